@@ -1,0 +1,86 @@
+// proxy-wasm ABI v0.2.1 entry points, dispatched to cellauth's contexts.
+// A plugin (root context) per Envoy filter config; a stream context per HTTP request.
+import { proxy_set_effective_context } from "./sdk";
+
+export class RootContext {
+  constructor(public id: u32) {}
+  onVmStart(vmConfigSize: u32): bool { return true; }
+  onConfigure(pluginConfigSize: u32): bool { return true; }
+  onTick(): void {}
+  onHttpCallResponse(token: u32, headers: u32, bodySize: u32, trailers: u32): void {}
+  onDone(): bool { return true; }
+  newStream(id: u32): StreamContext { return new StreamContext(id, this); }
+}
+
+export class StreamContext {
+  constructor(public id: u32, public root: RootContext) {}
+  onRequestHeaders(headers: u32, endOfStream: bool): i32 { return 0; }
+  onResponseHeaders(headers: u32, endOfStream: bool): i32 { return 0; }
+  onDone(): bool { return true; }
+  onLog(): void {}
+  onDelete(): void {}
+  // Makes this stream the target of host calls made from a root callback (e.g. resume after an http call).
+  activate(): void { proxy_set_effective_context(this.id); }
+}
+
+let factory: (id: u32) => RootContext = (id: u32): RootContext => new RootContext(id);
+const roots = new Map<u32, RootContext>();
+const streams = new Map<u32, StreamContext>();
+
+export function setRootFactory(f: (id: u32) => RootContext): void { factory = f; }
+export function streamById(id: u32): StreamContext | null { return streams.has(id) ? streams.get(id) : null; }
+
+export function proxy_abi_version_0_2_1(): void {}
+
+export function proxy_on_context_create(id: u32, parentId: u32): void {
+  if (parentId == 0) {
+    roots.set(id, factory(id));
+  } else if (roots.has(parentId)) {
+    streams.set(id, roots.get(parentId).newStream(id));
+  }
+}
+
+export function proxy_on_vm_start(rootId: u32, size: u32): u32 {
+  return roots.has(rootId) && roots.get(rootId).onVmStart(size) ? 1 : 0;
+}
+export function proxy_validate_configuration(rootId: u32, size: u32): u32 { return 1; }
+export function proxy_on_configure(rootId: u32, size: u32): u32 {
+  return roots.has(rootId) && roots.get(rootId).onConfigure(size) ? 1 : 0;
+}
+export function proxy_on_tick(rootId: u32): void {
+  if (roots.has(rootId)) roots.get(rootId).onTick();
+}
+export function proxy_on_http_call_response(rootId: u32, token: u32, headers: u32, bodySize: u32, trailers: u32): void {
+  if (roots.has(rootId)) roots.get(rootId).onHttpCallResponse(token, headers, bodySize, trailers);
+}
+export function proxy_on_queue_ready(rootId: u32, token: u32): void {}
+export function proxy_on_foreign_function(rootId: u32, functionId: u32, size: u32): void {}
+
+// Unknown stream ids continue: a stream created before a failed configure has no context.
+export function proxy_on_request_headers(id: u32, headers: u32, endOfStream: u32): i32 {
+  return streams.has(id) ? streams.get(id).onRequestHeaders(headers, endOfStream != 0) : 0;
+}
+export function proxy_on_response_headers(id: u32, headers: u32, endOfStream: u32): i32 {
+  return streams.has(id) ? streams.get(id).onResponseHeaders(headers, endOfStream != 0) : 0;
+}
+export function proxy_on_request_body(id: u32, size: u32, endOfStream: u32): i32 { return 0; }
+export function proxy_on_request_trailers(id: u32, trailers: u32): i32 { return 0; }
+export function proxy_on_response_body(id: u32, size: u32, endOfStream: u32): i32 { return 0; }
+export function proxy_on_response_trailers(id: u32, trailers: u32): i32 { return 0; }
+
+export function proxy_on_done(id: u32): u32 {
+  if (streams.has(id)) return streams.get(id).onDone() ? 1 : 0;
+  if (roots.has(id)) return roots.get(id).onDone() ? 1 : 0;
+  return 1;
+}
+export function proxy_on_log(id: u32): void {
+  if (streams.has(id)) streams.get(id).onLog();
+}
+export function proxy_on_delete(id: u32): void {
+  if (streams.has(id)) {
+    streams.get(id).onDelete();
+    streams.delete(id);
+  } else {
+    roots.delete(id);
+  }
+}

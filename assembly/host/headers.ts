@@ -1,0 +1,109 @@
+// Header maps. Names are pre-encoded by callers (see `HeaderName`) so that a lookup on the
+// hot path allocates only the value the host hands back.
+import {
+  proxy_get_header_map_value, proxy_replace_header_map_value, proxy_remove_header_map_value,
+  proxy_add_header_map_value, proxy_get_header_map_pairs, proxy_send_local_response,
+} from "./sdk";
+import { retPtrSlot, retSizeSlot, takeReturned } from "./buffers";
+
+export const enum MapType { Request = 0, Response = 2, HttpCallResponse = 6 }
+
+export class HeaderName {
+  readonly bytes: ArrayBuffer;
+  constructor(public readonly name: string) { this.bytes = String.UTF8.encode(name.toLowerCase()); }
+}
+
+// Null when the header is absent.
+export function getHeader(map: MapType, name: HeaderName): ArrayBuffer | null {
+  store<usize>(retPtrSlot(), 0);
+  store<usize>(retSizeSlot(), 0);
+  const r = proxy_get_header_map_value(<i32>map, changetype<usize>(name.bytes), name.bytes.byteLength, retPtrSlot(), retSizeSlot());
+  if (r != 0) return null;
+  return takeReturned();
+}
+
+export function getHeaderString(map: MapType, name: HeaderName): string | null {
+  const v = getHeader(map, name);
+  return v === null ? null : String.UTF8.decode(v);
+}
+
+export function setHeader(map: MapType, name: HeaderName, value: string): void {
+  const v = String.UTF8.encode(value);
+  proxy_replace_header_map_value(<i32>map, changetype<usize>(name.bytes), name.bytes.byteLength, changetype<usize>(v), v.byteLength);
+}
+
+export function setHeaderBytes(map: MapType, name: HeaderName, value: ArrayBuffer): void {
+  proxy_replace_header_map_value(<i32>map, changetype<usize>(name.bytes), name.bytes.byteLength, changetype<usize>(value), value.byteLength);
+}
+
+export function addHeader(map: MapType, name: HeaderName, value: string): void {
+  const v = String.UTF8.encode(value);
+  proxy_add_header_map_value(<i32>map, changetype<usize>(name.bytes), name.bytes.byteLength, changetype<usize>(v), v.byteLength);
+}
+
+export function removeHeader(map: MapType, name: HeaderName): void {
+  proxy_remove_header_map_value(<i32>map, changetype<usize>(name.bytes), name.bytes.byteLength);
+}
+
+export class Pair {
+  constructor(public key: string, public value: string) {}
+}
+
+// All pairs of a map, decoded from the ABI wire format:
+// u32 count, then (u32 key len, u32 value len) per entry, then each key and value NUL-terminated.
+export function getPairs(map: MapType): Pair[] {
+  store<usize>(retPtrSlot(), 0);
+  store<usize>(retSizeSlot(), 0);
+  const out = new Array<Pair>();
+  if (proxy_get_header_map_pairs(<i32>map, retPtrSlot(), retSizeSlot()) != 0) return out;
+  const buf = takeReturned();
+  const size = <u32>buf.byteLength;
+  if (size < 4) return out;
+  const base = changetype<usize>(buf);
+  const n = load<u32>(base);
+  if (<u64>n * 8 + 4 > <u64>size) return out;
+  let data: u32 = 4 + n * 8;
+  for (let i: u32 = 0; i < n; i++) {
+    const kl = load<u32>(base + 4 + i * 8);
+    const vl = load<u32>(base + 8 + i * 8);
+    if (<u64>data + kl + vl + 2 > <u64>size) break;
+    const k = String.UTF8.decodeUnsafe(base + data, kl);
+    data += kl + 1;
+    const v = String.UTF8.decodeUnsafe(base + data, vl);
+    data += vl + 1;
+    out.push(new Pair(k, v));
+  }
+  return out;
+}
+
+export function serializePairs(pairs: Pair[]): ArrayBuffer {
+  const keys = new Array<ArrayBuffer>(pairs.length);
+  const values = new Array<ArrayBuffer>(pairs.length);
+  let size = 4 + pairs.length * 8;
+  for (let i = 0; i < pairs.length; i++) {
+    keys[i] = String.UTF8.encode(pairs[i].key);
+    values[i] = String.UTF8.encode(pairs[i].value);
+    size += keys[i].byteLength + values[i].byteLength + 2;
+  }
+  const buf = new ArrayBuffer(size);
+  const base = changetype<usize>(buf);
+  store<u32>(base, pairs.length);
+  let data = 4 + pairs.length * 8;
+  for (let i = 0; i < pairs.length; i++) {
+    store<u32>(base + 4 + i * 8, keys[i].byteLength);
+    store<u32>(base + 8 + i * 8, values[i].byteLength);
+    memory.copy(base + data, changetype<usize>(keys[i]), keys[i].byteLength);
+    data += keys[i].byteLength + 1;
+    memory.copy(base + data, changetype<usize>(values[i]), values[i].byteLength);
+    data += values[i].byteLength + 1;
+  }
+  return buf;
+}
+
+export function sendLocalResponse(status: u32, details: string, body: string, headers: Pair[]): void {
+  const d = String.UTF8.encode(details);
+  const b = String.UTF8.encode(body);
+  const h = serializePairs(headers);
+  proxy_send_local_response(status, changetype<usize>(d), d.byteLength, changetype<usize>(b), b.byteLength,
+    changetype<usize>(h), h.byteLength, -1);
+}

@@ -1,0 +1,55 @@
+// Clock, timers, metrics and shared data.
+import {
+  proxy_get_current_time_nanoseconds, proxy_set_tick_period_milliseconds, proxy_define_metric,
+  proxy_increment_metric, proxy_get_shared_data, proxy_set_shared_data, proxy_record_metric,
+} from "./sdk";
+import { retPtrSlot, retSizeSlot, takeReturned } from "./buffers";
+
+const u64Slot = memory.data(8);
+
+export function nowNanos(): u64 {
+  proxy_get_current_time_nanoseconds(u64Slot);
+  return load<u64>(u64Slot);
+}
+export function nowSeconds(): i64 { return <i64>(nowNanos() / 1_000_000_000); }
+export function nowMillis(): i64 { return <i64>(nowNanos() / 1_000_000); }
+
+export function setTickPeriod(ms: u32): void { proxy_set_tick_period_milliseconds(ms); }
+
+export const enum MetricType { Counter = 0, Gauge = 1, Histogram = 2 }
+
+// Returns the metric id, or 0xFFFFFFFF when the host refused it (counted nowhere, harmless).
+export function defineMetric(type: MetricType, name: string): u32 {
+  const n = String.UTF8.encode(name);
+  store<u32>(u64Slot, 0xFFFFFFFF);
+  if (proxy_define_metric(<i32>type, changetype<usize>(n), n.byteLength, u64Slot) != 0) return 0xFFFFFFFF;
+  return load<u32>(u64Slot);
+}
+export function incrementMetric(id: u32, by: i64 = 1): void {
+  if (id != 0xFFFFFFFF) proxy_increment_metric(id, by);
+}
+export function recordMetric(id: u32, value: u64): void {
+  if (id != 0xFFFFFFFF) proxy_record_metric(id, value);
+}
+
+export class SharedValue {
+  constructor(public value: ArrayBuffer | null, public cas: u32) {}
+}
+
+// Missing keys come back with a null value and cas 0.
+export function getShared(key: string): SharedValue {
+  const k = String.UTF8.encode(key);
+  store<usize>(retPtrSlot(), 0);
+  store<usize>(retSizeSlot(), 0);
+  store<u32>(u64Slot, 0);
+  const r = proxy_get_shared_data(changetype<usize>(k), k.byteLength, retPtrSlot(), retSizeSlot(), u64Slot);
+  if (r != 0) return new SharedValue(null, 0);
+  const cas = load<u32>(u64Slot);
+  return new SharedValue(takeReturned(), cas);
+}
+
+// True when written; false on a CAS mismatch (someone else wrote first) or a host error.
+export function setShared(key: string, value: ArrayBuffer, cas: u32): bool {
+  const k = String.UTF8.encode(key);
+  return proxy_set_shared_data(changetype<usize>(k), k.byteLength, changetype<usize>(value), value.byteLength, cas) == 0;
+}
