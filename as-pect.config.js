@@ -2,11 +2,11 @@ export default {
   /**
    * A set of globs passed to the glob package that qualify typescript files for testing.
    */
-  entries: ["assembly/__tests__/**/*.spec.ts"],
+  entries: ["tests/unit/**/*.spec.ts"],
   /**
    * A set of globs passed to the glob package that quality files to be added to each test.
    */
-  include: ["assembly/__tests__/**/*.include.ts"],
+  include: ["tests/unit/**/*.include.ts"],
   /**
    * A set of regexp that will disclude source files from testing.
    */

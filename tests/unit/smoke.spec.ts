@@ -1,0 +1,3 @@
+describe("as-pect", () => {
+  it("runs", () => { expect<i32>(1 + 1).toBe(2); });
+});
