@@ -16,6 +16,7 @@ export class StreamContext {
   constructor(public id: u32, public root: RootContext) {}
   onRequestHeaders(headers: u32, endOfStream: bool): i32 { return 0; }
   onResponseHeaders(headers: u32, endOfStream: bool): i32 { return 0; }
+  onRequestBody(size: u32, endOfStream: bool): i32 { return 0; }
   onDone(): bool { return true; }
   onLog(): void {}
   onDelete(): void {}
@@ -50,8 +51,11 @@ export function proxy_on_configure(rootId: u32, size: u32): u32 {
 export function proxy_on_tick(rootId: u32): void {
   if (roots.has(rootId)) roots.get(rootId).onTick();
 }
-export function proxy_on_http_call_response(rootId: u32, token: u32, headers: u32, bodySize: u32, trailers: u32): void {
-  if (roots.has(rootId)) roots.get(rootId).onHttpCallResponse(token, headers, bodySize, trailers);
+// Envoy reports a call to the context that dispatched it: the root, or a stream. The root owns
+// every call's bookkeeping either way.
+export function proxy_on_http_call_response(id: u32, token: u32, headers: u32, bodySize: u32, trailers: u32): void {
+  if (roots.has(id)) roots.get(id).onHttpCallResponse(token, headers, bodySize, trailers);
+  else if (streams.has(id)) streams.get(id).root.onHttpCallResponse(token, headers, bodySize, trailers);
 }
 export function proxy_on_queue_ready(rootId: u32, token: u32): void {}
 export function proxy_on_foreign_function(rootId: u32, functionId: u32, size: u32): void {}
@@ -63,7 +67,9 @@ export function proxy_on_request_headers(id: u32, headers: u32, endOfStream: u32
 export function proxy_on_response_headers(id: u32, headers: u32, endOfStream: u32): i32 {
   return streams.has(id) ? streams.get(id).onResponseHeaders(headers, endOfStream != 0) : 0;
 }
-export function proxy_on_request_body(id: u32, size: u32, endOfStream: u32): i32 { return 0; }
+export function proxy_on_request_body(id: u32, size: u32, endOfStream: u32): i32 {
+  return streams.has(id) ? streams.get(id).onRequestBody(size, endOfStream != 0) : 0;
+}
 export function proxy_on_request_trailers(id: u32, trailers: u32): i32 { return 0; }
 export function proxy_on_response_body(id: u32, size: u32, endOfStream: u32): i32 { return 0; }
 export function proxy_on_response_trailers(id: u32, trailers: u32): i32 { return 0; }

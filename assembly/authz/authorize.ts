@@ -1,0 +1,103 @@
+// Inbound authorization: ask the cell's STS (which asks OPA) whether this verified request may
+// proceed. Decisions are cached per worker on every input the policy sees, for at most the
+// STS's ttl, our cacheTtlSeconds, and the token's remaining lifetime.
+import { MapType, HeaderName, getHeaderString, Pair } from "../host/headers";
+import { httpCall } from "../host/http";
+import { nowSeconds } from "../host/runtime";
+import { jsonQuote, parseJsonBytes, JsonKind } from "../util/json";
+import { Status } from "../jwt/status";
+import { Event } from "../filter/stats";
+import { CallKind } from "../filter/root";
+import { Stream } from "../filter/stream";
+import { Decision } from "./cache";
+
+const REQUEST_ID = new HeaderName("x-request-id");
+const AUTHORITY = new HeaderName(":authority");
+
+export class Authorizer {
+  constructor(public s: Stream) {}
+
+  authorize(): i32 {
+    const s = this.s;
+    const c = s.config;
+    const a = c.authorization!;
+    const token = s.token!;
+    const tokenText = String.UTF8.decodeUnsafe(changetype<usize>(token.buf) + token.start, token.len);
+    const host = getHeaderString(MapType.Request, AUTHORITY);
+    const rid = getHeaderString(MapType.Request, REQUEST_ID);
+    let fwd = "";
+    for (let i = 0; i < a.forwardHeaders.length; i++) {
+      const h = unchecked(a.forwardHeaders[i]);
+      const v = getHeaderString(MapType.Request, h);
+      if (v !== null) fwd += (fwd.length > 0 ? "," : "") + jsonQuote(h.name) + ":" + jsonQuote(v);
+    }
+    const key = tokenText + "\n" + s.method + "\n" + s.path + "\n" + (host !== null ? host : "") + "\n" + fwd;
+    const now = nowSeconds();
+    const cached = s.cellauth.decisions.get(key, now);
+    if (cached !== null) {
+      s.cellauth.stats!.event(Event.AuthzCacheHit);
+      return this.decided(cached.value.allow, rid, tokenText);
+    }
+    const body = "{\"requestId\":" + jsonQuote(rid !== null ? rid : "") +
+      ",\"destination\":{\"cellName\":" + jsonQuote(c.cell) + ",\"workload\":" + jsonQuote(c.workload) + "}" +
+      ",\"requestContext\":{\"host\":" + jsonQuote(host !== null ? host : "") + ",\"path\":" + jsonQuote(s.path) +
+      ",\"method\":" + jsonQuote(s.method) + ",\"protocol\":\"HTTP/1.1\"}" +
+      ",\"requestHeaders\":{" + fwd + "},\"jwt\":" + jsonQuote(tokenText) + "}";
+    const headers: Pair[] = [
+      new Pair(":method", "POST"), new Pair(":path", a.path), new Pair(":authority", a.authority),
+      new Pair("content-type", "application/json"),
+    ];
+    const call = httpCall(a.cluster, headers, String.UTF8.encode(body), a.timeoutMs);
+    if (call == 0) return this.unavailable();
+    s.cellauth.track(call, CallKind.Authorize, s.id);
+    s.pendingKey = key;
+    s.pendingRequestId = rid;
+    s.pendingToken = tokenText;
+    return s.pause();
+  }
+
+  // The STS answered (or did not: status 0). Runs in the stream's context.
+  onResponse(status: u32, body: ArrayBuffer | null): i32 {
+    const s = this.s;
+    const a = s.config.authorization!;
+    if (status == 0 || status >= 500 || body === null) return this.unavailable();
+    const doc = parseJsonBytes(changetype<usize>(body), body.byteLength, 8);
+    if (doc === null || doc.kind != JsonKind.Object) return this.unavailable();
+    const allowV = doc.get("allow");
+    // Anything but an explicit `true` denies.
+    let allow = false;
+    if (status == 200 && allowV !== null) allow = allowV.kind == JsonKind.Bool && allowV.b;
+    if (status == 200) {
+      let ttl = a.cacheTtlSeconds;
+      const t = doc.get("ttlSeconds");
+      if (t !== null && t.isInt && t.int < ttl) ttl = t.int;
+      const now = nowSeconds();
+      let until = now + ttl;
+      const jwt = s.jwt;
+      if (jwt !== null && jwt.hasExp && jwt.exp < until) until = jwt.exp;
+      if (ttl > 0 && until > now) {
+        const st = doc.get("status");
+        s.cellauth.decisions.set(s.pendingKey, new Decision(allow, st !== null && st.kind == JsonKind.String ? st.str : ""), until);
+      }
+    }
+    return this.decided(allow, s.pendingRequestId, s.pendingToken);
+  }
+
+  private decided(allow: bool, rid: string | null, token: string): i32 {
+    const s = this.s;
+    if (!allow) return s.reject(Status.AuthzDenied);
+    s.cellauth.stats!.event(Event.AuthzAllowed);
+    s.rememberUser(rid, token);
+    return s.allow();
+  }
+
+  // STS unreachable, slow or broken: fail closed, unless failOpen was explicitly configured.
+  private unavailable(): i32 {
+    const s = this.s;
+    if (s.config.authorization!.failOpen) {
+      s.cellauth.stats!.event(Event.AuthzFailOpen);
+      return s.allow();
+    }
+    return s.reject(Status.AuthzUnavailable);
+  }
+}

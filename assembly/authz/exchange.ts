@@ -1,0 +1,93 @@
+// RFC 8693 token exchange with the cell's STS.
+//  gateway:  the verified edge token becomes a token for this cell (as Cellery's cell gateway did);
+//  outbound: a call to another cell (<cell><pattern><service>) gets a token for that cell, carrying
+//            the user context the inbound filter stored under x-request-id. External hosts pass untouched.
+// Tokens are cached per worker until refreshBeforeExpirySeconds before they expire.
+import { MapType, HeaderName, getHeaderString, setHeader, Pair } from "../host/headers";
+import { httpCall } from "../host/http";
+import { nowSeconds } from "../host/runtime";
+import { parseJsonBytes, JsonKind } from "../util/json";
+import { Status } from "../jwt/status";
+import { Event } from "../filter/stats";
+import { CallKind } from "../filter/root";
+import { Stream, CONTINUE } from "../filter/stream";
+import { formEncode } from "./form";
+
+const AUTHORITY = new HeaderName(":authority");
+const REQUEST_ID = new HeaderName("x-request-id");
+const GRANT = "urn:ietf:params:oauth:grant-type:token-exchange";
+const JWT_TYPE = "urn:ietf:params:oauth:token-type:jwt";
+
+export class Exchanger {
+  constructor(public s: Stream) {}
+
+  gateway(): i32 {
+    const s = this.s;
+    const c = s.config;
+    const tx = c.tokenExchange!;
+    const t = s.token!;
+    const subject = String.UTF8.decodeUnsafe(changetype<usize>(t.buf) + t.start, t.len);
+    return this.exchange(tx.audience.length > 0 ? tx.audience : c.cell, subject);
+  }
+
+  outbound(): i32 {
+    const s = this.s;
+    const c = s.config;
+    const tx = c.tokenExchange!;
+    let host = getHeaderString(MapType.Request, AUTHORITY);
+    if (host === null) host = "";
+    const cut = host.indexOf(tx.cellHostPattern);
+    if (cut <= 0) {
+      s.cellauth.stats!.event(Event.ExternalPassthrough);
+      return CONTINUE;
+    }
+    const rid = getHeaderString(MapType.Request, REQUEST_ID);
+    const subject = rid !== null && c.userContextEnabled ? s.cellauth.users!.get(rid, nowSeconds()) : null;
+    return this.exchange(host.substring(0, cut), subject);
+  }
+
+  private exchange(audience: string, subject: string | null): i32 {
+    const s = this.s;
+    const c = s.config;
+    const tx = c.tokenExchange!;
+    const key = audience + "\n" + (subject !== null ? subject : "");
+    const cached = s.cellauth.exchanged.get(key, nowSeconds());
+    if (cached !== null) {
+      s.cellauth.stats!.event(Event.ExchangeCacheHit);
+      setHeader(MapType.Request, tx.header, "Bearer " + cached.value);
+      return s.allow();
+    }
+    let form = "grant_type=" + formEncode(GRANT) + "&audience=" + formEncode(audience) +
+      "&source_workload=" + formEncode(c.workload);
+    if (subject !== null) form += "&subject_token=" + formEncode(subject) + "&subject_token_type=" + formEncode(JWT_TYPE);
+    const headers: Pair[] = [
+      new Pair(":method", "POST"), new Pair(":path", tx.path), new Pair(":authority", tx.authority),
+      new Pair("content-type", "application/x-www-form-urlencoded"),
+    ];
+    const call = httpCall(tx.cluster, headers, String.UTF8.encode(form), tx.timeoutMs);
+    if (call == 0) return s.reject(Status.TokenExchangeUnavailable);
+    s.cellauth.track(call, CallKind.Exchange, s.id);
+    s.pendingKey = key;
+    return s.pause();
+  }
+
+  onResponse(status: u32, body: ArrayBuffer | null): i32 {
+    const s = this.s;
+    const tx = s.config.tokenExchange!;
+    if (status == 0 || status >= 500 || body === null) return s.reject(Status.TokenExchangeUnavailable);
+    if (status != 200) return s.reject(Status.TokenExchangeRefused);
+    const doc = parseJsonBytes(changetype<usize>(body), body.byteLength, 8);
+    if (doc === null) return s.reject(Status.TokenExchangeUnavailable);
+    const at = doc.get("access_token");
+    if (at === null || at.kind != JsonKind.String || at.str.length == 0) return s.reject(Status.TokenExchangeUnavailable);
+    const exp = doc.get("expires_in");
+    const now = nowSeconds();
+    if (exp !== null && exp.isInt) {
+      const until = now + exp.int - tx.refreshBeforeExpirySeconds;
+      if (until > now) s.cellauth.exchanged.set(s.pendingKey, at.str, until);
+    }
+    s.cellauth.stats!.event(Event.ExchangeOk);
+    setHeader(MapType.Request, tx.header, "Bearer " + at.str);
+    return s.allow();
+  }
+}

@@ -1,0 +1,271 @@
+// Turns the pluginConfig JSON (schema: config/cellauth.schema.json) into a Config, or refuses it
+// with one clear "<field>: <reason>". A refused config never yields a half-working filter.
+import { JsonValue, JsonKind, parseJson, lastJsonError } from "../util/json";
+import { HeaderName } from "../host/headers";
+import { PathMatcher, lastPathError } from "../rules/path";
+import { Reader, isHeaderName } from "./reader";
+import {
+  Config, JwtRule, RemoteJwks, Rule, FromHeader, ClaimToHeader, Authorization, TokenExchange,
+  Mode, CryptoPath, Requirement,
+} from "./types";
+
+export class ParseResult {
+  config: Config | null = null;
+  error: string = "";
+  warnings: string[] = [];
+}
+
+const TOP = ["version", "cell", "namespace", "mode", "workload", "realm", "crypto", "enableSignatureValidation",
+  "enableIssuerValidation", "enableAudienceValidation", "insecureAcknowledgeSignatureValidationDisabled",
+  "bypassCorsPreflight", "limits", "tokenCache", "jwtRules", "rules", "defaultRequirement", "subjectHeader",
+  "authorization", "tokenExchange", "userContext"];
+const RULE_FIELDS = ["name", "issuer", "audiences", "subjects", "algorithms", "jwks", "remoteJwks", "fromHeaders",
+  "fromParams", "fromCookies", "forwardOriginalToken", "outputPayloadToHeader", "outputClaimToHeaders",
+  "clockSkewSeconds", "requireExpiration", "maxLifetimeSeconds"];
+const ALGS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA", "HS256", "HS384", "HS512"];
+const REQUIREMENTS = ["required", "allowMissing", "allowMissingOrFailed", "none"];
+const I64_MAX: i64 = 9007199254740991;
+
+export function parseConfig(text: string): ParseResult {
+  const res = new ParseResult();
+  const root = parseJson(text, 32);
+  if (root === null) { res.error = "config is not valid JSON (" + lastJsonError() + ")"; return res; }
+  const r = new Reader();
+  const c = new Config();
+  if (!r.object(root, "config", TOP)) { res.error = r.error; return res; }
+
+  const version = r.str(root, "version", "config", "", true);
+  if (r.ok && version != "v1") r.fail("config.version", "must be \"v1\" (got \"" + version + "\")");
+  c.cell = r.str(root, "cell", "config", "", true, 1);
+  if (r.ok && !isDnsLabel(c.cell)) r.fail("config.cell", "must be a DNS label (lowercase letters, digits, '-')");
+  c.namespace = r.str(root, "namespace", "config", "default", false, 1);
+  c.mode = <Mode>r.oneOf(root, "mode", "config", ["inbound", "outbound", "gateway"], 0);
+  c.workload = r.str(root, "workload", "config", "");
+  c.realm = r.str(root, "realm", "config", c.cell);
+  if (c.realm.includes("\"") || c.realm.includes("\\")) r.fail("config.realm", "must not contain quotes or backslashes");
+  c.crypto = <CryptoPath>r.oneOf(root, "crypto", "config", ["auto", "host", "wasm"], 0);
+  c.enableSignatureValidation = r.bool(root, "enableSignatureValidation", "config", true);
+  c.enableIssuerValidation = r.bool(root, "enableIssuerValidation", "config", true);
+  c.enableAudienceValidation = r.bool(root, "enableAudienceValidation", "config", true);
+  const ack = r.bool(root, "insecureAcknowledgeSignatureValidationDisabled", "config", false);
+  if (r.ok && !c.enableSignatureValidation) {
+    if (!ack) {
+      r.fail("config.enableSignatureValidation", "false requires insecureAcknowledgeSignatureValidationDisabled: true");
+    } else {
+      res.warnings.push("INSECURE: signature validation is disabled for cell " + c.cell + "; any well-formed token is accepted");
+    }
+  }
+  c.bypassCorsPreflight = r.bool(root, "bypassCorsPreflight", "config", false);
+
+  const limits = root.get("limits");
+  if (limits !== null && r.object(limits, "config.limits", ["maxTokenBytes", "maxJsonDepth"])) {
+    c.maxTokenBytes = <i32>r.int(limits, "maxTokenBytes", "config.limits", 8192, 64, 65536);
+    c.maxJsonDepth = <i32>r.int(limits, "maxJsonDepth", "config.limits", 16, 2, 64);
+  }
+  const cache = root.get("tokenCache");
+  if (cache !== null && r.object(cache, "config.tokenCache", ["maxEntries", "maxTokenBytes"])) {
+    c.cacheMaxEntries = <i32>r.int(cache, "maxEntries", "config.tokenCache", 1024, 0, 65536);
+    c.cacheMaxTokenBytes = <i32>r.int(cache, "maxTokenBytes", "config.tokenCache", 4096, 64, 65536);
+  }
+
+  const rulesJson = root.get("jwtRules");
+  if (rulesJson === null || rulesJson.kind != JsonKind.Array || rulesJson.items.length == 0) {
+    r.fail("config.jwtRules", "must be a non-empty list");
+  } else {
+    for (let i = 0; i < rulesJson.items.length && r.ok; i++) {
+      const jr = parseJwtRule(r, rulesJson.items[i], "config.jwtRules[" + i.toString() + "]", i);
+      for (let j = 0; j < c.jwtRules.length && r.ok; j++) {
+        if (c.jwtRules[j].name == jr.name) r.fail("config.jwtRules[" + i.toString() + "].name", "duplicate name \"" + jr.name + "\"");
+      }
+      c.jwtRules.push(jr);
+    }
+  }
+
+  c.defaultRule.requires = <Requirement>r.oneOf(root, "defaultRequirement", "config", REQUIREMENTS, 0);
+  c.defaultRule.providers = c.jwtRules;
+  const rules = r.list(root, "rules", "config");
+  for (let i = 0; i < rules.length && r.ok; i++) c.rules.push(parseRule(r, rules[i], "config.rules[" + i.toString() + "]", c.jwtRules));
+
+  const subj = r.str(root, "subjectHeader", "config", "x-cellery-auth-subject");
+  if (r.ok && !isHeaderName(subj)) r.fail("config.subjectHeader", "is not a valid header name");
+  c.subjectHeader = new HeaderName(subj);
+
+  const authz = root.get("authorization");
+  if (authz !== null) c.authorization = parseAuthorization(r, authz, "config.authorization");
+  const tx = root.get("tokenExchange");
+  if (tx !== null) c.tokenExchange = parseTokenExchange(r, tx, "config.tokenExchange");
+  if (r.ok && c.mode != Mode.Inbound && c.tokenExchange === null) {
+    r.fail("config.tokenExchange", "is required in outbound and gateway modes");
+  }
+  const uc = root.get("userContext");
+  if (uc !== null && r.object(uc, "config.userContext", ["slots", "ttlSeconds"])) {
+    c.userContextEnabled = true;
+    c.userContextSlots = <i32>r.int(uc, "slots", "config.userContext", 1024, 16, 65536);
+    c.userContextTtlSeconds = r.int(uc, "ttlSeconds", "config.userContext", 60, 1, 3600);
+  }
+
+  if (!r.ok) { res.error = r.error; return res; }
+  collectOutputHeaders(c);
+  res.config = c;
+  return res;
+}
+
+function parseJwtRule(r: Reader, v: JsonValue, path: string, index: i32): JwtRule {
+  const jr = new JwtRule();
+  jr.index = index;
+  if (!r.object(v, path, RULE_FIELDS)) return jr;
+  jr.issuer = r.str(v, "issuer", path, "", true, 1);
+  jr.name = r.str(v, "name", path, jr.issuer, false, 1);
+  jr.audiences = r.strings(v, "audiences", path);
+  jr.subjects = r.strings(v, "subjects", path);
+  jr.algorithms = r.strings(v, "algorithms", path);
+  for (let i = 0; i < jr.algorithms.length && r.ok; i++) {
+    if (!ALGS.includes(jr.algorithms[i])) r.fail(path + ".algorithms[" + i.toString() + "]", "unsupported algorithm \"" + jr.algorithms[i] + "\" (\"none\" is never allowed)");
+  }
+  const jwks = v.get("jwks");
+  const remote = v.get("remoteJwks");
+  if ((jwks === null) == (remote === null)) {
+    r.fail(path, "needs exactly one of jwks (inline) or remoteJwks");
+  } else if (jwks !== null) {
+    if (jwks.kind == JsonKind.String) jr.inlineJwks = jwks.str;
+    else if (jwks.kind == JsonKind.Object) jr.inlineJwks = jwks.toJSON();
+    else r.fail(path + ".jwks", "must be a JWKS object or a JSON string");
+  } else if (remote !== null) {
+    const p = path + ".remoteJwks";
+    const rj = new RemoteJwks();
+    if (r.object(remote, p, ["cluster", "path", "authority", "cacheDurationSeconds", "timeoutMs", "refetchIntervalMs"])) {
+      rj.cluster = r.str(remote, "cluster", p, "", true, 1);
+      rj.path = r.str(remote, "path", p, "/.well-known/jwks.json", false, 1);
+      if (r.ok && !rj.path.startsWith("/")) r.fail(p + ".path", "must start with '/'");
+      rj.authority = r.str(remote, "authority", p, rj.cluster);
+      rj.cacheDurationSeconds = r.int(remote, "cacheDurationSeconds", p, 300, 1, 86400);
+      rj.timeoutMs = <u32>r.int(remote, "timeoutMs", p, 1000, 10, 60000);
+      rj.refetchIntervalMs = r.int(remote, "refetchIntervalMs", p, 1000, 100, 3600000);
+    }
+    jr.remote = rj;
+  }
+  const fh = r.list(v, "fromHeaders", path);
+  for (let i = 0; i < fh.length && r.ok; i++) {
+    const p = path + ".fromHeaders[" + i.toString() + "]";
+    if (!r.object(fh[i], p, ["name", "prefix"])) break;
+    const name = r.str(fh[i], "name", p, "", true, 1);
+    if (r.ok && !isHeaderName(name)) r.fail(p + ".name", "is not a valid header name");
+    jr.fromHeaders.push(new FromHeader(new HeaderName(name), r.str(fh[i], "prefix", p, "")));
+  }
+  jr.fromParams = r.strings(v, "fromParams", path);
+  jr.fromCookies = r.strings(v, "fromCookies", path);
+  // Istio's default locations when none is given.
+  if (fh.length == 0 && jr.fromParams.length == 0 && jr.fromCookies.length == 0) {
+    jr.fromHeaders.push(new FromHeader(new HeaderName("authorization"), "Bearer "));
+    jr.fromParams.push("access_token");
+  }
+  jr.forwardOriginalToken = r.bool(v, "forwardOriginalToken", path, false);
+  const payloadHeader = r.str(v, "outputPayloadToHeader", path, "");
+  if (payloadHeader.length > 0) {
+    if (!isHeaderName(payloadHeader)) r.fail(path + ".outputPayloadToHeader", "is not a valid header name");
+    jr.outputPayloadToHeader = new HeaderName(payloadHeader);
+  }
+  const ch = r.list(v, "outputClaimToHeaders", path);
+  for (let i = 0; i < ch.length && r.ok; i++) {
+    const p = path + ".outputClaimToHeaders[" + i.toString() + "]";
+    if (!r.object(ch[i], p, ["header", "claim"])) break;
+    const header = r.str(ch[i], "header", p, "", true, 1);
+    const claim = r.str(ch[i], "claim", p, "", true, 1);
+    if (r.ok && !isHeaderName(header)) r.fail(p + ".header", "is not a valid header name");
+    const parts = claim.split(".");
+    for (let k = 0; k < parts.length && r.ok; k++) if (parts[k].length == 0) r.fail(p + ".claim", "has an empty path segment");
+    jr.outputClaimToHeaders.push(new ClaimToHeader(new HeaderName(header), parts));
+  }
+  jr.clockSkewSeconds = r.int(v, "clockSkewSeconds", path, 60, 0, 3600);
+  jr.requireExpiration = r.bool(v, "requireExpiration", path, true);
+  jr.maxLifetimeSeconds = r.int(v, "maxLifetimeSeconds", path, 0, 0, I64_MAX);
+  return jr;
+}
+
+function parseRule(r: Reader, v: JsonValue, path: string, all: JwtRule[]): Rule {
+  const rule = new Rule();
+  if (!r.object(v, path, ["match", "requires", "providers"])) return rule;
+  const m = v.get("match");
+  if (m === null) { r.fail(path + ".match", "is required"); return rule; }
+  if (!r.object(m, path + ".match", ["path", "prefix", "pathTemplate", "methods"])) return rule;
+  const kinds = (m.has("path") ? 1 : 0) + (m.has("prefix") ? 1 : 0) + (m.has("pathTemplate") ? 1 : 0);
+  if (kinds > 1) { r.fail(path + ".match", "use only one of path, prefix, pathTemplate"); return rule; }
+  if (m.has("path")) rule.path = PathMatcher.exact(r.str(m, "path", path + ".match", "/"));
+  else if (m.has("prefix")) rule.path = PathMatcher.prefix(r.str(m, "prefix", path + ".match", "/"));
+  else if (m.has("pathTemplate")) {
+    const t = PathMatcher.template(r.str(m, "pathTemplate", path + ".match", "/"));
+    if (t === null) r.fail(path + ".match.pathTemplate", lastPathError());
+    rule.path = t;
+  }
+  rule.methods = r.strings(m, "methods", path + ".match");
+  if (!v.has("requires")) r.fail(path + ".requires", "is required");
+  rule.requires = <Requirement>r.oneOf(v, "requires", path, REQUIREMENTS, 0);
+  const names = r.strings(v, "providers", path);
+  if (names.length == 0) {
+    rule.providers = all;
+  } else {
+    for (let i = 0; i < names.length && r.ok; i++) {
+      let found: JwtRule | null = null;
+      for (let j = 0; j < all.length; j++) if (all[j].name == names[i]) found = all[j];
+      if (found === null) r.fail(path + ".providers[" + i.toString() + "]", "names no jwtRule (\"" + names[i] + "\")");
+      else rule.providers.push(found);
+    }
+  }
+  return rule;
+}
+
+function parseAuthorization(r: Reader, v: JsonValue, path: string): Authorization {
+  const a = new Authorization();
+  if (!r.object(v, path, ["enabled", "cluster", "authority", "path", "timeoutMs", "failOpen", "cacheTtlSeconds", "cacheMaxEntries", "forwardHeaders"])) return a;
+  a.enabled = r.bool(v, "enabled", path, true);
+  a.cluster = r.str(v, "cluster", path, "", true, 1);
+  a.authority = r.str(v, "authority", path, a.cluster);
+  a.path = r.str(v, "path", path, "/authorize", false, 1);
+  a.timeoutMs = <u32>r.int(v, "timeoutMs", path, 500, 10, 60000);
+  a.failOpen = r.bool(v, "failOpen", path, false);
+  a.cacheTtlSeconds = r.int(v, "cacheTtlSeconds", path, 30, 0, 3600);
+  a.cacheMaxEntries = <i32>r.int(v, "cacheMaxEntries", path, 1024, 0, 65536);
+  const fh = r.strings(v, "forwardHeaders", path);
+  for (let i = 0; i < fh.length; i++) {
+    if (!isHeaderName(fh[i])) r.fail(path + ".forwardHeaders[" + i.toString() + "]", "is not a valid header name");
+    a.forwardHeaders.push(new HeaderName(fh[i]));
+  }
+  return a;
+}
+
+function parseTokenExchange(r: Reader, v: JsonValue, path: string): TokenExchange {
+  const t = new TokenExchange();
+  if (!r.object(v, path, ["cluster", "authority", "path", "timeoutMs", "cellHostPattern", "audience", "refreshBeforeExpirySeconds", "cacheMaxEntries", "header"])) return t;
+  t.cluster = r.str(v, "cluster", path, "", true, 1);
+  t.authority = r.str(v, "authority", path, t.cluster);
+  t.path = r.str(v, "path", path, "/token", false, 1);
+  t.timeoutMs = <u32>r.int(v, "timeoutMs", path, 1000, 10, 60000);
+  t.cellHostPattern = r.str(v, "cellHostPattern", path, "--", false, 1);
+  t.audience = r.str(v, "audience", path, "");
+  t.refreshBeforeExpirySeconds = r.int(v, "refreshBeforeExpirySeconds", path, 30, 0, 3600);
+  t.cacheMaxEntries = <i32>r.int(v, "cacheMaxEntries", path, 256, 0, 65536);
+  const header = r.str(v, "header", path, "cellery-authorization", false, 1);
+  if (r.ok && !isHeaderName(header)) r.fail(path + ".header", "is not a valid header name");
+  t.header = new HeaderName(header);
+  return t;
+}
+
+function isDnsLabel(s: string): bool {
+  if (s.length == 0 || s.length > 63) return false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    const ok = (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || (c == 45 && i > 0 && i < s.length - 1);
+    if (!ok) return false;
+  }
+  return true;
+}
+
+function collectOutputHeaders(c: Config): void {
+  c.outputHeaders.push(c.subjectHeader);
+  for (let i = 0; i < c.jwtRules.length; i++) {
+    const jr = c.jwtRules[i];
+    const p = jr.outputPayloadToHeader;
+    if (p !== null) c.outputHeaders.push(p);
+    for (let k = 0; k < jr.outputClaimToHeaders.length; k++) c.outputHeaders.push(jr.outputClaimToHeaders[k].header);
+  }
+}

@@ -1,0 +1,72 @@
+// Short Weierstrass curves with a = -3 (NIST P-256, P-384; FIPS 186-4 D.1.2), their constants in
+// Montgomery form, and a precomputed affine table of small multiples of the generator.
+import { Modulus, limbsFromHex, toMont, subInPlace } from "./mont";
+
+export const FE: usize = 48; // bytes per field element slot (12 limbs), whatever the curve
+export const PT: usize = 3 * FE; // Jacobian point slot: X, Y, Z
+export const WINDOW: i32 = 4;
+export const TABLE: i32 = 1 << WINDOW; // multiples 0..15 (entry 0 unused)
+
+export class Curve {
+  readonly size: i32;      // bytes per coordinate / scalar
+  readonly limbs: i32;
+  readonly p: Modulus;
+  readonly n: Modulus;
+  readonly b: usize;       // Montgomery form
+  readonly nMinus2: StaticArray<u32>;
+  readonly rPlusNlimit: StaticArray<u32>; // p - n: r + n < p iff r < p - n
+  readonly gTable: StaticArray<u8>;       // TABLE Jacobian points k*G, filled on first use
+  tableReady: bool = false;
+  private bArr: StaticArray<u32>;
+
+  constructor(size: i32, pHex: string, nHex: string, bHex: string, gxHex: string, gyHex: string) {
+    let limbs = size >> 2;
+    let p = new Modulus(limbsFromHex(pHex));
+    let n = new Modulus(limbsFromHex(nHex));
+    let bArr = new StaticArray<u32>(limbs);
+    toMont(changetype<usize>(bArr), changetype<usize>(limbsFromHex(bHex)), p);
+    let nm2 = limbsFromHex(nHex);
+    let two = new StaticArray<u32>(limbs);
+    unchecked(two[0] = 2);
+    subInPlace(changetype<usize>(nm2), changetype<usize>(two), limbs);
+    let lim = limbsFromHex(pHex);
+    subInPlace(changetype<usize>(lim), n.m, limbs);
+    let table = new StaticArray<u8>(<i32>PT * TABLE);
+    let g = changetype<usize>(table) + PT;
+    toMont(g, changetype<usize>(limbsFromHex(gxHex)), p);
+    toMont(g + FE, changetype<usize>(limbsFromHex(gyHex)), p);
+    memory.copy(g + 2 * FE, p.one, <usize>limbs << 2);
+    this.size = size;
+    this.limbs = limbs;
+    this.p = p;
+    this.n = n;
+    this.bArr = bArr;
+    this.b = changetype<usize>(bArr);
+    this.nMinus2 = nm2;
+    this.rPlusNlimit = lim;
+    this.gTable = table;
+  }
+}
+
+let p256: Curve | null = null;
+let p384: Curve | null = null;
+
+export function curveP256(): Curve {
+  if (p256 == null) p256 = new Curve(32,
+    "ffffffff00000001000000000000000000000000ffffffffffffffffffffffff",
+    "ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551",
+    "5ac635d8aa3a93e7b3ebbd55769886bc651d06b0cc53b0f63bce3c3e27d2604b",
+    "6b17d1f2e12c4247f8bce6e563a440f277037d812deb33a0f4a13945d898c296",
+    "4fe342e2fe1a7f9b8ee7eb4a7c0f9e162bce33576b315ececbb6406837bf51f5");
+  return p256!;
+}
+
+export function curveP384(): Curve {
+  if (p384 == null) p384 = new Curve(48,
+    "fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffeffffffff0000000000000000ffffffff",
+    "ffffffffffffffffffffffffffffffffffffffffffffffffc7634d81f4372ddf581a0db248b0a77aecec196accc52973",
+    "b3312fa7e23ee7e4988e056be3f82d19181d9c6efe8141120314088f5013875ac656398d8a2ed19d2a85c8edd3ec2aef",
+    "aa87ca22be8b05378eb1c71ef320ad746e1d3b628ba79b9859f741e082542a385502f25dbf55296c3a545e3872760ab7",
+    "3617de4a96262c6f5d9e98bf9292dc29f8f41dbd289a147ce9da3113b5f0b8c00a60b1ce1d7e819d7a431d7c90ea0e5f");
+  return p384!;
+}

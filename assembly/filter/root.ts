@@ -1,0 +1,168 @@
+// The plugin's root context: configuration, key sets, the refresh timer and every
+// dispatch_http_call response. One per plugin per worker.
+import { RootContext, StreamContext, streamById } from "../host/abi";
+import { getBuffer, BufferType } from "../host/buffers";
+import { Pair } from "../host/headers";
+import { httpCall, callResponseStatus, callResponseBody } from "../host/http";
+import { nowMillis, setTickPeriod } from "../host/runtime";
+import * as log from "../host/log";
+import { parseConfig } from "../config/parse";
+import { Config, JwtRule } from "../config/types";
+import { ProviderKeys } from "../jwks/store";
+import { TokenCache } from "../cache/tokens";
+import { Stats, Event } from "./stats";
+import { AuthzCache } from "../authz/cache";
+import { ExchangeCache } from "../authz/exchange_cache";
+import { UserContextStore } from "../authz/user_context";
+import { Stream } from "./stream";
+
+const TICK_MS: u32 = 500;
+const MAX_JWKS_BYTES: u32 = 256 * 1024;
+
+export enum CallKind { Jwks = 0, Authorize = 1, Exchange = 2 }
+
+class Pending {
+  constructor(public kind: CallKind, public provider: ProviderKeys | null, public streamId: u32) {}
+}
+
+export class CellauthRoot extends RootContext {
+  config: Config | null = null;
+  providers: ProviderKeys[] = [];
+  tokens: TokenCache = new TokenCache(0, 0);
+  decisions: AuthzCache = new AuthzCache(0);
+  exchanged: ExchangeCache = new ExchangeCache(0);
+  users: UserContextStore | null = null;
+  stats: Stats | null = null;
+  private pending: Map<u32, Pending> = new Map();
+  private keyWaiters: Map<i32, u32[]> = new Map();
+
+  onConfigure(size: u32): bool {
+    log.refreshLevel();
+    const buf = getBuffer(BufferType.PluginConfiguration, size);
+    const text = buf === null ? "" : String.UTF8.decode(buf);
+    const res = parseConfig(text);
+    const c = res.config;
+    if (c === null) {
+      log.error("cellauth: configuration refused: " + res.error);
+      return false;
+    }
+    for (let i = 0; i < res.warnings.length; i++) log.warn("cellauth: " + res.warnings[i]);
+    const providers = new Array<ProviderKeys>();
+    for (let i = 0; i < c.jwtRules.length; i++) {
+      const p = new ProviderKeys(c.jwtRules[i], c.cell, c.maxJsonDepth);
+      if (c.jwtRules[i].inlineJwks !== null && !p.loadInline()) {
+        log.error("cellauth: configuration refused: config.jwtRules[" + i.toString() + "].jwks: " + p.lastError);
+        return false;
+      }
+      providers.push(p);
+    }
+    this.config = c;
+    this.providers = providers;
+    this.tokens = new TokenCache(c.cacheMaxEntries, c.cacheMaxTokenBytes);
+    const authz = c.authorization;
+    this.decisions = new AuthzCache(authz !== null ? authz.cacheMaxEntries : 0);
+    const tx = c.tokenExchange;
+    this.exchanged = new ExchangeCache(tx !== null ? tx.cacheMaxEntries : 0);
+    this.users = new UserContextStore(c.cell, c.userContextSlots, c.userContextTtlSeconds);
+    this.stats = new Stats(c.cell);
+    setTickPeriod(TICK_MS);
+    log.info("cellauth: configured cell " + c.cell + " (" + c.jwtRules.length.toString() + " jwtRules, mode " + modeName(c) + ")");
+    this.onTick();
+    return true;
+  }
+
+  newStream(id: u32): StreamContext { return new Stream(id, this); }
+
+  onTick(): void {
+    const now = nowMillis();
+    for (let i = 0; i < this.providers.length; i++) {
+      const p = this.providers[i];
+      if (!p.isRemote) continue;
+      if (p.sync()) this.wakeKeyWaiters(p);
+      if (p.isDue(now)) this.fetchKeys(p, now, p.rule.remote!.refetchIntervalMs);
+    }
+  }
+
+  providerFor(rule: JwtRule): ProviderKeys { return unchecked(this.providers[rule.index]); }
+
+  // A token named a kid we do not have: adopt a newer shared copy if there is one, else fetch
+  // (at most once per refetchIntervalMs across workers). Returns true if the stream should wait.
+  refetchForUnknownKey(p: ProviderKeys, streamId: u32): bool {
+    if (!p.isRemote) return false;
+    if (p.sync()) return false;   // caller retries with the newer set at once
+    const now = nowMillis();
+    if (!this.fetchKeys(p, now, p.rule.remote!.refetchIntervalMs)) return false;
+    this.stats!.event(Event.JwksRefetchUnknownKid);
+    let list = this.keyWaiters.has(p.rule.index) ? this.keyWaiters.get(p.rule.index) : new Array<u32>();
+    list.push(streamId);
+    this.keyWaiters.set(p.rule.index, list);
+    return true;
+  }
+
+  private fetchKeys(p: ProviderKeys, nowMs: i64, minIntervalMs: i64): bool {
+    const remote = p.rule.remote!;
+    if (!p.claimFetch(nowMs, minIntervalMs)) return false;
+    const headers: Pair[] = [
+      new Pair(":method", "GET"), new Pair(":path", remote.path), new Pair(":authority", remote.authority),
+      new Pair("accept", "application/json"),
+    ];
+    const token = httpCall(remote.cluster, headers, new ArrayBuffer(0), remote.timeoutMs);
+    if (token == 0) {
+      log.warn("cellauth: JWKS fetch for " + p.rule.name + " could not be dispatched (cluster " + remote.cluster + ")");
+      this.stats!.event(Event.JwksFetchFailed);
+      return false;
+    }
+    this.pending.set(token, new Pending(CallKind.Jwks, p, 0));
+    return true;
+  }
+
+  // Authorization and token exchange calls are dispatched by streams and registered here.
+  track(token: u32, kind: CallKind, streamId: u32): void { this.pending.set(token, new Pending(kind, null, streamId)); }
+
+  onHttpCallResponse(token: u32, headers: u32, bodySize: u32, trailers: u32): void {
+    if (!this.pending.has(token)) return;
+    const call = this.pending.get(token);
+    this.pending.delete(token);
+    if (call.kind == CallKind.Jwks) {
+      this.onJwksResponse(call.provider!, headers, bodySize);
+      return;
+    }
+    const s = streamById(call.streamId);
+    if (s === null) return;   // the request went away meanwhile
+    const stream = changetype<Stream>(s);
+    stream.activate();
+    const status = callResponseStatus(headers);
+    const body = callResponseBody(bodySize, 64 * 1024);
+    if (call.kind == CallKind.Authorize) stream.onAuthorizeResponse(status, body);
+    else stream.onExchangeResponse(status, body);
+  }
+
+  private onJwksResponse(p: ProviderKeys, headers: u32, bodySize: u32): void {
+    const status = callResponseStatus(headers);
+    const body = callResponseBody(bodySize, MAX_JWKS_BYTES);
+    if (status == 200 && body !== null && p.storeFetched(String.UTF8.decode(body), nowMillis())) {
+      this.stats!.event(Event.JwksFetchOk);
+      log.debug("cellauth: JWKS for " + p.rule.name + " refreshed (" + p.keys!.keys.length.toString() + " keys)");
+    } else {
+      this.stats!.event(Event.JwksFetchFailed);
+      const why = status == 0 ? "unreachable or timed out" : status != 200 ? "HTTP " + status.toString() : p.lastError;
+      log.warn("cellauth: JWKS fetch for " + p.rule.name + " failed (" + why + "); " + (p.keys !== null ? "keeping the last good key set" : "no keys: failing closed"));
+    }
+    this.wakeKeyWaiters(p);
+  }
+
+  private wakeKeyWaiters(p: ProviderKeys): void {
+    if (!this.keyWaiters.has(p.rule.index)) return;
+    const list = this.keyWaiters.get(p.rule.index);
+    this.keyWaiters.delete(p.rule.index);
+    for (let i = 0; i < list.length; i++) {
+      const s = streamById(list[i]);
+      if (s === null) continue;
+      const stream = changetype<Stream>(s);
+      stream.activate();
+      stream.onKeysChanged();
+    }
+  }
+}
+
+function modeName(c: Config): string { return c.mode == 0 ? "inbound" : c.mode == 1 ? "outbound" : "gateway"; }

@@ -1,0 +1,27 @@
+// Counters, defined once per configure and prefixed with the cell: cellauth.<cell>.<name>.
+// One counter per Status (from the status table) plus the success and background events.
+import { defineMetric, incrementMetric, MetricType } from "../host/runtime";
+import { Status, statusCount, statusCounter } from "../jwt/status";
+
+export enum Event {
+  Allowed = 0, CacheHit, CacheMiss, JwksFetchOk, JwksFetchFailed, JwksRefetchUnknownKid,
+  AuthzAllowed, AuthzCacheHit, AuthzFailOpen, ExchangeOk, ExchangeCacheHit, ExternalPassthrough, CorsPreflight,
+  Count,
+}
+const EVENT_NAMES = ["allowed", "token_cache_hit", "token_cache_miss", "jwks_fetch_ok", "jwks_fetch_failed",
+  "jwks_refetch_unknown_kid", "authz_allowed", "authz_cache_hit", "authz_fail_open", "exchange_ok",
+  "exchange_cache_hit", "external_passthrough", "cors_preflight"];
+
+export class Stats {
+  private statusIds: u32[] = [];
+  private eventIds: u32[] = [];
+
+  constructor(cell: string) {
+    const prefix = "cellauth." + cell + ".";
+    for (let i = 0; i < statusCount(); i++) this.statusIds.push(defineMetric(MetricType.Counter, prefix + statusCounter(<Status>i)));
+    for (let i = 0; i < <i32>Event.Count; i++) this.eventIds.push(defineMetric(MetricType.Counter, prefix + EVENT_NAMES[i]));
+  }
+
+  status(s: Status): void { incrementMetric(unchecked(this.statusIds[<i32>s])); }
+  event(e: Event): void { incrementMetric(unchecked(this.eventIds[<i32>e])); }
+}

@@ -1,0 +1,47 @@
+// Wires one STS together from a config file: keys, trust, counters, HTTP server, config watch.
+// Used by main.ts and by tests that want an in-process STS.
+import { loadConfigFile, reloadCounts, watchConfigFile, type LoadedConfig } from "./config.ts";
+import type { StsContext, StsState } from "./context.ts";
+import { KeyStore } from "./keys.ts";
+import { Metrics } from "./metrics.ts";
+import { startServer } from "./server.ts";
+import { TrustedIssuers } from "./trust.ts";
+import { logger } from "./log.ts";
+
+export interface RunningSts {
+  port: number;
+  ctx: StsContext;
+  close(): Promise<void>;
+}
+
+export async function startSts(configPath: string): Promise<RunningSts> {
+  let loaded: LoadedConfig = loadConfigFile(configPath);
+  const keys = await KeyStore.open(loaded.config.keysDir, loaded.config.signingAlg);
+  const metrics = new Metrics();
+  let state: StsState = { ...loaded, trust: new TrustedIssuers(loaded.config, keys) };
+  const ctx: StsContext = { state: () => state, keys, metrics };
+
+  metrics.observe("sts_config_reloads_total", "Config reloads applied.", "counter", () => reloadCounts().applied);
+  metrics.observe("sts_config_reloads_rejected_total", "Config reloads rejected (old config kept).", "counter", () => reloadCounts().rejected);
+  metrics.observe("sts_key_rotations_total", "Signing key rotations.", "counter", () => keys.rotations);
+
+  const stopWatching = watchConfigFile(
+    configPath,
+    () => loaded,
+    (next) => {
+      loaded = next;
+      // Trust is rebuilt from scratch: a removed peer must stop being trusted at once.
+      state = { ...next, trust: new TrustedIssuers(next.config, keys) };
+    },
+  );
+  const server = await startServer(ctx, loaded.config.port);
+  logger.info("listening", { port: server.port, cell: loaded.config.cell, namespace: loaded.config.namespace });
+  return {
+    port: server.port,
+    ctx,
+    close: async () => {
+      stopWatching();
+      await server.close();
+    },
+  };
+}

@@ -1,0 +1,151 @@
+// POST /authorize: the filter's question "may this verified request reach this workload?".
+// Re-verifies the token (defence in depth), builds Cellery's OPA input and maps OPA's answer.
+// Only a boolean true allows; undefined, non-boolean and errors deny.
+import type { HttpResult, StsContext } from "./context.ts";
+import { TokenRejected } from "./trust.ts";
+import { queryOpa, ruleName } from "./opa.ts";
+import { AUTHZ_DECISIONS, AUTHZ_HELP, OPA_ERRORS, OPA_ERRORS_HELP } from "./metrics.ts";
+import { logger } from "./log.ts";
+
+export type DecisionStatus =
+  | "ALLOWED"
+  | "DENIED_BY_POLICY"
+  | "POLICY_UNDEFINED"
+  | "TOKEN_INVALID"
+  | "OPA_UNAVAILABLE"
+  | "AUTHORIZATION_DISABLED"
+  | "UNSECURED_PATH"
+  | "BAD_REQUEST";
+
+interface AuthorizeRequest {
+  requestId: string;
+  destination: { cellName: string; workload: string };
+  requestContext: { host: string; path: string; method: string; protocol: string };
+  requestHeaders: Record<string, string>;
+  jwt?: string;
+}
+
+const WORKLOAD = /^[A-Za-z0-9]([A-Za-z0-9._-]{0,126}[A-Za-z0-9])?$/;
+const MAX_HEADERS = 100;
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+function str(v: unknown): string | undefined {
+  return typeof v === "string" ? v : undefined;
+}
+
+/** Returns the request or a reason it is malformed. */
+function parseRequest(rawBody: string): AuthorizeRequest | string {
+  let body: unknown;
+  try {
+    body = JSON.parse(rawBody);
+  } catch {
+    return "body is not JSON";
+  }
+  if (!isObject(body)) return "body must be a JSON object";
+  const dst = body.destination;
+  if (!isObject(dst)) return "destination is required";
+  const workload = str(dst.workload);
+  const cellName = str(dst.cellName);
+  if (!workload || !WORKLOAD.test(workload)) return "destination.workload must be a workload name";
+  if (cellName === undefined) return "destination.cellName is required";
+  const rc = body.requestContext;
+  if (!isObject(rc) || typeof rc.path !== "string") return "requestContext.path is required";
+  for (const k of ["host", "method", "protocol"]) {
+    if (rc[k] !== undefined && typeof rc[k] !== "string") return `requestContext.${k} must be a string`;
+  }
+  const headers: Record<string, string> = {};
+  if (body.requestHeaders !== undefined) {
+    if (!isObject(body.requestHeaders)) return "requestHeaders must be an object";
+    const entries = Object.entries(body.requestHeaders);
+    if (entries.length > MAX_HEADERS) return "too many requestHeaders";
+    for (const [k, v] of entries) {
+      if (typeof v !== "string") return "requestHeaders values must be strings";
+      headers[k.toLowerCase()] = v;
+    }
+  }
+  if (body.jwt !== undefined && typeof body.jwt !== "string") return "jwt must be a string";
+  if (body.requestId !== undefined && typeof body.requestId !== "string") return "requestId must be a string";
+  return {
+    requestId: str(body.requestId) ?? "",
+    destination: { cellName, workload },
+    requestContext: {
+      host: str(rc.host) ?? "",
+      path: rc.path,
+      method: str(rc.method) ?? "",
+      protocol: str(rc.protocol) ?? "",
+    },
+    requestHeaders: headers,
+    jwt: str(body.jwt) || undefined,
+  };
+}
+
+function decide(
+  ctx: StsContext,
+  httpStatus: number,
+  allow: boolean,
+  status: DecisionStatus,
+  ttlSeconds: number,
+  extra: Record<string, unknown> = {},
+): HttpResult {
+  ctx.metrics.inc(AUTHZ_DECISIONS, AUTHZ_HELP, { status });
+  logger.info("authorization decision", { status, allow, ...extra });
+  const body: Record<string, unknown> = { allow, status, ttlSeconds };
+  if (typeof extra.reason === "string" && httpStatus !== 200) body.reason = extra.reason;
+  return { status: httpStatus, body, headers: { "cache-control": "no-store" } };
+}
+
+export async function authorize(ctx: StsContext, contentType: string, rawBody: string): Promise<HttpResult> {
+  const { config, unsecured, trust } = ctx.state();
+  if (!/^application\/json\b/i.test(contentType)) {
+    return decide(ctx, 400, false, "BAD_REQUEST", 0, { reason: "content type must be application/json" });
+  }
+  const req = parseRequest(rawBody);
+  if (typeof req === "string") return decide(ctx, 400, false, "BAD_REQUEST", 0, { reason: req });
+  const log = { requestId: req.requestId, workload: req.destination.workload };
+
+  if (unsecured.some((re) => re.test(req.requestContext.path))) {
+    return decide(ctx, 200, true, "UNSECURED_PATH", config.decisionTtlSeconds, log);
+  }
+  if (!req.jwt) return decide(ctx, 401, false, "TOKEN_INVALID", 0, { ...log, reason: "missing" });
+
+  let claims: Record<string, unknown>;
+  try {
+    claims = (await trust.verify(req.jwt)).payload as Record<string, unknown>;
+  } catch (e) {
+    const reason = e instanceof TokenRejected ? e.reason : "malformed";
+    return decide(ctx, 401, false, "TOKEN_INVALID", 0, { ...log, reason });
+  }
+  const now = Math.floor(Date.now() / 1000);
+  // A cached decision must never outlive the token it was made for.
+  const ttl = Math.max(0, Math.min(config.decisionTtlSeconds, (claims.exp as number) - now));
+
+  if (!config.enableAuthorization) return decide(ctx, 200, true, "AUTHORIZATION_DISABLED", ttl, log);
+
+  const cell = isObject(claims.cell) ? claims.cell : {};
+  const authorizationContext: Record<string, unknown> = { jwtContent: { claims } };
+  if (config.opa.includeRawToken) authorizationContext.jwt = req.jwt;
+  const input = {
+    requestId: req.requestId,
+    source: { cellInstanceName: str(cell.name) ?? "", workload: str(cell.workload) ?? "" },
+    destination: { cellName: req.destination.cellName, workload: req.destination.workload, isExternalToCellery: false },
+    requestContext: req.requestContext,
+    requestHeaders: req.requestHeaders,
+    authorizationContext,
+  };
+  const rule = ruleName(req.destination.workload);
+  const answer = await queryOpa(config.opa.url, `${config.OPAQueryPrefix}/${rule}`, input, config.opa.timeoutMs);
+  const withRule = { ...log, rule, sourceCell: input.source.cellInstanceName };
+  if (answer.kind === "unavailable") {
+    ctx.metrics.inc(OPA_ERRORS, OPA_ERRORS_HELP);
+    return decide(ctx, 503, false, "OPA_UNAVAILABLE", 0, { ...withRule, reason: answer.reason });
+  }
+  if (answer.kind === "undefined" || typeof answer.value !== "boolean") {
+    return decide(ctx, 200, false, "POLICY_UNDEFINED", ttl, withRule);
+  }
+  return answer.value
+    ? decide(ctx, 200, true, "ALLOWED", ttl, withRule)
+    : decide(ctx, 200, false, "DENIED_BY_POLICY", ttl, withRule);
+}

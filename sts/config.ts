@@ -1,0 +1,150 @@
+// Loads the STS configuration file, validates it against config/sts.schema.json (filling the
+// secure defaults), and watches it: a good change is applied, a bad one keeps the old config.
+import { readFileSync, watchFile, unwatchFile } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { dirname, resolve } from "node:path";
+import { Ajv } from "ajv";
+import { logger } from "./log.ts";
+
+export type SigningAlg = "ES256" | "RS256";
+
+export interface TrustedPeer {
+  cell: string;
+  namespace: string;
+  jwksUri: string;
+}
+
+export interface GlobalJwksConfig {
+  issuer: string;
+  uri?: string;
+  jwks?: { keys: Record<string, unknown>[] };
+}
+
+export interface StsConfig {
+  version: "v1";
+  cell: string;
+  namespace: string;
+  port: number;
+  keysDir: string;
+  signingAlg: SigningAlg;
+  tokenLifetimeSeconds: number;
+  clockSkewSeconds: number;
+  globalJWKS?: GlobalJwksConfig;
+  trustedPeers: TrustedPeer[];
+  jwksCacheMaxAgeSeconds: number;
+  jwksCooldownSeconds: number;
+  jwksTimeoutMs: number;
+  enableSignatureValidation: boolean;
+  enableIssuerValidation: boolean;
+  enableAudienceValidation: boolean;
+  enableAuthorization: boolean;
+  allowTokenWithoutSubject: boolean;
+  enableAdminEndpoints: boolean;
+  OPAQueryPrefix: string;
+  opa: { url: string; timeoutMs: number; includeRawToken: boolean };
+  unsecuredPaths: string[];
+  decisionTtlSeconds: number;
+  configPollMs: number;
+}
+
+/** A validated config plus values derived from it once. */
+export interface LoadedConfig {
+  config: StsConfig;
+  unsecured: RegExp[];
+}
+
+const schemaPath = fileURLToPath(new URL("../config/sts.schema.json", import.meta.url));
+const schema = JSON.parse(readFileSync(schemaPath, "utf8"));
+const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false });
+const validateSchema = ajv.compile(schema);
+
+// These shape the process (socket, key material, identity); changing them needs a restart.
+const RESTART_ONLY = ["cell", "namespace", "port", "keysDir", "signingAlg"] as const;
+
+export class ConfigError extends Error {}
+
+/** Validates a parsed config object; throws ConfigError with every reason. */
+export function parseConfig(raw: unknown): LoadedConfig {
+  const data = structuredClone(raw);
+  if (!validateSchema(data)) {
+    const why = (validateSchema.errors ?? []).map((e) => `${e.instancePath || "/"} ${e.message}`).join("; ");
+    throw new ConfigError(`config does not match schema: ${why}`);
+  }
+  const config = data as StsConfig;
+  const unsecured = config.unsecuredPaths.map((p) => {
+    try {
+      return new RegExp(p);
+    } catch {
+      throw new ConfigError(`unsecuredPaths: invalid regular expression ${JSON.stringify(p)}`);
+    }
+  });
+  const seen = new Set<string>();
+  for (const peer of config.trustedPeers) {
+    if (seen.has(peer.cell)) throw new ConfigError(`trustedPeers: cell ${peer.cell} listed twice`);
+    seen.add(peer.cell);
+  }
+  return { config, unsecured };
+}
+
+export function loadConfigFile(path: string): LoadedConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (e) {
+    throw new ConfigError(`cannot read config file: ${(e as Error).message}`);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw new ConfigError(`config is not valid JSON: ${(e as Error).message}`);
+  }
+  const loaded = parseConfig(raw);
+  // A relative keysDir is relative to the config file, not to wherever the process started.
+  loaded.config.keysDir = resolve(dirname(path), loaded.config.keysDir);
+  return loaded;
+}
+
+/**
+ * Polls the file (robust against editors that replace it by rename) and calls onChange with
+ * each new valid config. Returns a function that stops watching.
+ */
+export function watchConfigFile(
+  path: string,
+  current: () => LoadedConfig,
+  onChange: (next: LoadedConfig) => void,
+): () => void {
+  const interval = current().config.configPollMs;
+  const listener = (now: { mtimeMs: number; size: number }, prev: { mtimeMs: number; size: number }) => {
+    if (now.mtimeMs === prev.mtimeMs && now.size === prev.size) return;
+    let next: LoadedConfig;
+    try {
+      next = loadConfigFile(path);
+    } catch (e) {
+      logger.warn("config reload rejected; keeping the previous config", { reason: (e as Error).message });
+      rejected++;
+      return;
+    }
+    const old = current().config;
+    const changed = RESTART_ONLY.filter((k) => old[k] !== next.config[k]);
+    if (changed.length > 0) {
+      logger.warn("config reload rejected; keeping the previous config", {
+        reason: `fields need a restart: ${changed.join(", ")}`,
+      });
+      rejected++;
+      return;
+    }
+    applied++;
+    onChange(next);
+    logger.info("config reloaded", { cell: next.config.cell });
+  };
+  watchFile(path, { interval, persistent: false }, listener);
+  return () => unwatchFile(path, listener);
+}
+
+let applied = 0;
+let rejected = 0;
+/** Counts for /metrics. */
+export function reloadCounts(): { applied: number; rejected: number } {
+  return { applied, rejected };
+}

@@ -1,0 +1,109 @@
+// POST /token: RFC 8693 token exchange. Validates the subject token against the trusted
+// issuers and mints a token for the destination cell, recording the delegation in `act`.
+import { randomUUID } from "node:crypto";
+import { SignJWT, type JWTPayload } from "jose";
+import type { HttpResult, StsContext } from "./context.ts";
+import { cellAudience, TokenRejected } from "./trust.ts";
+import { TOKEN_HELP, TOKEN_REQUESTS } from "./metrics.ts";
+import { logger } from "./log.ts";
+
+export const GRANT_TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange";
+export const TOKEN_TYPE_JWT = "urn:ietf:params:oauth:token-type:jwt";
+
+type OAuthError = "invalid_request" | "invalid_grant" | "invalid_target" | "unsupported_grant_type";
+
+// Claims that describe the subject token itself rather than the user; they are never carried.
+const NOT_CARRIED = new Set(["iss", "aud", "exp", "iat", "nbf", "jti", "act", "cell"]);
+const WORKLOAD = /^[A-Za-z0-9]([A-Za-z0-9._-]{0,126}[A-Za-z0-9])?$/;
+const MAX_ACT_DEPTH = 16;
+const NO_STORE = { "cache-control": "no-store", pragma: "no-cache" };
+
+function fail(ctx: StsContext, error: OAuthError, description: string): HttpResult {
+  ctx.metrics.inc(TOKEN_REQUESTS, TOKEN_HELP, { result: error });
+  logger.info("token request refused", { error, reason: description });
+  return { status: 400, body: { error, error_description: description }, headers: NO_STORE };
+}
+
+function actDepth(act: unknown): number {
+  let depth = 0;
+  for (let a = act; a && typeof a === "object"; a = (a as { act?: unknown }).act) depth++;
+  return depth;
+}
+
+export async function exchangeToken(ctx: StsContext, contentType: string, rawBody: string): Promise<HttpResult> {
+  const { config, trust } = ctx.state();
+  if (!/^application\/x-www-form-urlencoded\b/i.test(contentType)) {
+    return fail(ctx, "invalid_request", "content type must be application/x-www-form-urlencoded");
+  }
+  const form = new URLSearchParams(rawBody);
+  for (const name of ["grant_type", "subject_token", "subject_token_type", "audience", "source_workload"]) {
+    if (form.getAll(name).length > 1) return fail(ctx, "invalid_request", `parameter ${name} given more than once`);
+  }
+  const grantType = form.get("grant_type");
+  if (!grantType) return fail(ctx, "invalid_request", "grant_type is required");
+  if (grantType !== GRANT_TOKEN_EXCHANGE) return fail(ctx, "unsupported_grant_type", "only token exchange is supported");
+
+  const workload = form.get("source_workload");
+  if (!workload || !WORKLOAD.test(workload)) return fail(ctx, "invalid_request", "source_workload is required and must be a workload name");
+
+  const audienceCell = form.get("audience");
+  if (!audienceCell) return fail(ctx, "invalid_request", "audience is required");
+  let dstNamespace: string | undefined;
+  if (audienceCell === config.cell) dstNamespace = config.namespace;
+  else dstNamespace = config.trustedPeers.find((p) => p.cell === audienceCell)?.namespace;
+  if (!dstNamespace) return fail(ctx, "invalid_target", "audience is not a known cell");
+  const dstAudience = cellAudience(audienceCell, dstNamespace);
+
+  const now = Math.floor(Date.now() / 1000);
+  const subjectToken = form.get("subject_token");
+  let claims: JWTPayload;
+  let exp = now + config.tokenLifetimeSeconds;
+
+  if (subjectToken) {
+    const tokenType = form.get("subject_token_type");
+    if (tokenType !== TOKEN_TYPE_JWT) return fail(ctx, "invalid_request", `subject_token_type must be ${TOKEN_TYPE_JWT}`);
+    let subject: JWTPayload;
+    try {
+      subject = (await trust.verify(subjectToken)).payload;
+    } catch (e) {
+      const why = e instanceof TokenRejected ? e : new TokenRejected("malformed", "token could not be verified");
+      return fail(ctx, "invalid_grant", `subject token rejected: ${why.reason}: ${why.message}`);
+    }
+    if (typeof subject.sub !== "string" || subject.sub === "") return fail(ctx, "invalid_grant", "subject token has no sub");
+    if (subject.act !== undefined && (typeof subject.act !== "object" || subject.act === null)) {
+      return fail(ctx, "invalid_grant", "subject token act claim is not an object");
+    }
+    if (actDepth(subject.act) >= MAX_ACT_DEPTH) return fail(ctx, "invalid_grant", "delegation chain too long");
+    claims = {};
+    for (const [k, v] of Object.entries(subject)) if (!NOT_CARRIED.has(k)) claims[k] = v;
+    // RFC 8693 §4.1: the newest actor is outermost; earlier actors nest inside it.
+    claims.act = subject.act ? { sub: trust.ownIssuer, act: subject.act } : { sub: trust.ownIssuer };
+    // A derived token never outlives the token it came from.
+    exp = Math.min(exp, subject.exp as number);
+    if (exp <= now) return fail(ctx, "invalid_grant", "subject token rejected: expired: token expired");
+  } else {
+    if (form.has("subject_token_type")) return fail(ctx, "invalid_request", "subject_token_type given without subject_token");
+    if (!config.allowTokenWithoutSubject) return fail(ctx, "invalid_request", "subject_token is required");
+    claims = { sub: `${config.cell}/${workload}` };
+  }
+  claims.cell = { name: config.cell, workload };
+
+  const signer = ctx.keys.signingKey();
+  const jti = randomUUID();
+  const accessToken = await new SignJWT(claims)
+    .setProtectedHeader({ alg: signer.alg, kid: signer.kid, typ: "JWT" })
+    .setIssuer(trust.ownIssuer)
+    .setAudience([dstAudience])
+    .setIssuedAt(now)
+    .setExpirationTime(exp)
+    .setJti(jti)
+    .sign(signer.key);
+
+  ctx.metrics.inc(TOKEN_REQUESTS, TOKEN_HELP, { result: "issued" });
+  logger.info("token issued", { jti, aud: dstAudience, sub: claims.sub, workload, expiresIn: exp - now });
+  return {
+    status: 200,
+    headers: NO_STORE,
+    body: { access_token: accessToken, issued_token_type: TOKEN_TYPE_JWT, token_type: "Bearer", expires_in: exp - now },
+  };
+}

@@ -1,0 +1,128 @@
+// The cell's signing keys: created on first start, persisted in keysDir, rotated in three
+// states. The JWKS always publishes previous, current and next, so a peer that cached it
+// before a rotation already knows the key that signs after it.
+import { mkdirSync, readFileSync, writeFileSync, renameSync, existsSync, chmodSync } from "node:fs";
+import { join } from "node:path";
+import { randomBytes } from "node:crypto";
+import { generateKeyPair, exportJWK, importJWK, calculateJwkThumbprint, type JWK, type CryptoKey } from "jose";
+import type { SigningAlg } from "./config.ts";
+import { logger } from "./log.ts";
+
+type KeyState = "previous" | "current" | "next";
+
+interface StoredKey {
+  kid: string;
+  alg: SigningAlg;
+  state: KeyState;
+  createdAt: string;
+  privateJwk: JWK;
+}
+
+export interface SigningKey {
+  kid: string;
+  alg: SigningAlg;
+  key: CryptoKey;
+}
+
+const FILE = "signing-keys.json";
+const PUBLIC_MEMBERS = ["kty", "crv", "x", "y", "n", "e"] as const;
+
+export function publicPart(jwk: JWK): JWK {
+  const out: JWK = {};
+  for (const m of PUBLIC_MEMBERS) if (jwk[m] !== undefined) (out as Record<string, unknown>)[m] = jwk[m];
+  return out;
+}
+
+async function newKey(alg: SigningAlg, state: KeyState): Promise<StoredKey> {
+  const { privateKey } = await generateKeyPair(alg, { extractable: true, modulusLength: 2048 });
+  const privateJwk = await exportJWK(privateKey);
+  // RFC 7638: the thumbprint covers only the required public members.
+  const kid = await calculateJwkThumbprint(publicPart(privateJwk), "sha256");
+  return { kid, alg, state, createdAt: new Date().toISOString(), privateJwk };
+}
+
+export class KeyStore {
+  private keys: StoredKey[];
+  private signer: SigningKey | undefined;
+  /** Bumped on every rotation so caches of the public set know to rebuild. */
+  version = 0;
+  rotations = 0;
+
+  private constructor(private readonly dir: string, keys: StoredKey[]) {
+    this.keys = keys;
+  }
+
+  /** Opens the key directory, creating it and a current + next key on first start. */
+  static async open(dir: string, alg: SigningAlg): Promise<KeyStore> {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const path = join(dir, FILE);
+    if (!existsSync(path)) {
+      const store = new KeyStore(dir, [await newKey(alg, "current"), await newKey(alg, "next")]);
+      store.persist();
+      logger.info("signing keys created", { alg, kid: store.current().kid });
+      await store.loadSigner();
+      return store;
+    }
+    const parsed = JSON.parse(readFileSync(path, "utf8")) as { keys: StoredKey[] };
+    const store = new KeyStore(dir, parsed.keys);
+    store.check(alg);
+    await store.loadSigner();
+    logger.info("signing keys loaded", { alg, kid: store.current().kid, count: parsed.keys.length });
+    return store;
+  }
+
+  private check(alg: SigningAlg): void {
+    const count = (s: KeyState) => this.keys.filter((k) => k.state === s).length;
+    if (count("current") !== 1 || count("next") !== 1 || count("previous") > 1) {
+      throw new Error(`${FILE} must hold one current, one next and at most one previous key`);
+    }
+    if (this.current().alg !== alg) {
+      throw new Error(`keysDir holds ${this.current().alg} keys but signingAlg is ${alg}; use a new keysDir`);
+    }
+  }
+
+  private current(): StoredKey {
+    return this.keys.find((k) => k.state === "current")!;
+  }
+
+  private async loadSigner(): Promise<void> {
+    const cur = this.current();
+    const key = (await importJWK(cur.privateJwk, cur.alg)) as CryptoKey;
+    this.signer = { kid: cur.kid, alg: cur.alg, key };
+  }
+
+  private persist(): void {
+    const path = join(this.dir, FILE);
+    const tmp = `${path}.${randomBytes(6).toString("hex")}.tmp`;
+    writeFileSync(tmp, JSON.stringify({ keys: this.keys }, null, 2), { mode: 0o600 });
+    chmodSync(tmp, 0o600);
+    renameSync(tmp, path);
+  }
+
+  signingKey(): SigningKey {
+    if (!this.signer) throw new Error("no signing key loaded");
+    return this.signer;
+  }
+
+  /** Public keys only: previous (if any), current and next. */
+  publicJwks(): { keys: JWK[] } {
+    const order: KeyState[] = ["current", "next", "previous"];
+    const keys = [...this.keys].sort((a, b) => order.indexOf(a.state) - order.indexOf(b.state));
+    return { keys: keys.map((k) => ({ ...publicPart(k.privateJwk), kid: k.kid, alg: k.alg, use: "sig" })) };
+  }
+
+  /** previous <- current <- next <- fresh key; the old previous is dropped. */
+  async rotate(): Promise<string> {
+    const alg = this.current().alg;
+    const fresh = await newKey(alg, "next");
+    const kept = this.keys.filter((k) => k.state !== "previous");
+    for (const k of kept) k.state = k.state === "current" ? "previous" : "current";
+    this.keys = [...kept, fresh];
+    this.persist();
+    await this.loadSigner();
+    this.version++;
+    this.rotations++;
+    logger.info("signing key rotated", { kid: this.current().kid });
+    return this.current().kid;
+  }
+}

@@ -1,0 +1,129 @@
+// node:http routing for the STS endpoints. Binds 127.0.0.1 only; bodies are capped; every
+// answer is JSON (or Prometheus text) and never echoes a token or a stack trace.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { HttpResult, StsContext } from "./context.ts";
+import { exchangeToken } from "./exchange.ts";
+import { authorize } from "./authorize.ts";
+import { serveJwks } from "./jwks.ts";
+import { opaHealthy } from "./opa.ts";
+import { logger } from "./log.ts";
+
+const MAX_BODY = 64 * 1024;
+
+class BodyTooLarge extends Error {}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on("data", (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_BODY) {
+        reject(new BodyTooLarge());
+        req.destroy();
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+    req.on("error", reject);
+  });
+}
+
+function send(res: ServerResponse, result: HttpResult): void {
+  const body = typeof result.body === "string" ? result.body : JSON.stringify(result.body);
+  res.writeHead(result.status, {
+    "content-type": typeof result.body === "string" ? "text/plain; version=0.0.4" : "application/json",
+    ...result.headers,
+  });
+  res.end(body);
+}
+
+async function readiness(ctx: StsContext): Promise<HttpResult> {
+  const { config } = ctx.state();
+  let keys = false;
+  try {
+    keys = !!ctx.keys.signingKey();
+  } catch {
+    keys = false;
+  }
+  const opa = config.enableAuthorization ? await opaHealthy(config.opa.url, config.opa.timeoutMs) : true;
+  return { status: keys && opa ? 200 : 503, body: { ready: keys && opa, keys, opa } };
+}
+
+async function route(ctx: StsContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const path = (req.url ?? "/").split("?")[0];
+  const method = req.method ?? "GET";
+  const contentType = String(req.headers["content-type"] ?? "");
+  const only = (m: string) => {
+    if (method === m) return true;
+    send(res, { status: 405, body: { error: "method_not_allowed" }, headers: { allow: m } });
+    return false;
+  };
+  switch (path) {
+    case "/.well-known/jwks.json":
+      if (only("GET")) {
+        ctx.metrics.inc("sts_jwks_requests_total", "JWKS documents served.");
+        serveJwks(ctx.keys, res);
+      }
+      return;
+    case "/healthz":
+      if (only("GET")) send(res, { status: 200, body: { status: "ok" } });
+      return;
+    case "/readyz":
+      if (only("GET")) send(res, await readiness(ctx));
+      return;
+    case "/metrics":
+      if (only("GET")) send(res, { status: 200, body: ctx.metrics.render() });
+      return;
+    case "/token":
+      if (only("POST")) send(res, await exchangeToken(ctx, contentType, await readBody(req)));
+      return;
+    case "/authorize":
+      if (only("POST")) send(res, await authorize(ctx, contentType, await readBody(req)));
+      return;
+    case "/admin/rotate":
+      if (!ctx.state().config.enableAdminEndpoints) break;
+      if (only("POST")) send(res, { status: 200, body: { kid: await ctx.keys.rotate() } });
+      return;
+  }
+  send(res, { status: 404, body: { error: "not_found" } });
+}
+
+export interface RunningServer {
+  server: Server;
+  port: number;
+  close(): Promise<void>;
+}
+
+export function startServer(ctx: StsContext, port: number): Promise<RunningServer> {
+  const server = createServer((req, res) => {
+    route(ctx, req, res).catch((e) => {
+      if (e instanceof BodyTooLarge) {
+        if (!res.headersSent) send(res, { status: 413, body: { error: "invalid_request", error_description: "body too large" } });
+        return;
+      }
+      logger.error("request failed", { path: (req.url ?? "").split("?")[0], reason: (e as Error).message });
+      if (!res.headersSent) send(res, { status: 500, body: { error: "server_error" } });
+      else res.destroy();
+    });
+  });
+  server.requestTimeout = 10_000;
+  server.headersTimeout = 5_000;
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, "127.0.0.1", () => {
+      const bound = (server.address() as AddressInfo).port;
+      resolve({
+        server,
+        port: bound,
+        close: () =>
+          new Promise<void>((r) => {
+            server.close(() => r());
+            server.closeAllConnections();
+          }),
+      });
+    });
+  });
+}

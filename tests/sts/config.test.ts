@@ -1,0 +1,66 @@
+// Config validation: schema, secure defaults, and the checks beyond the schema.
+import { test, after } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseConfig, loadConfigFile, ConfigError } from "../../sts/config.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "cellauth-config-test-"));
+after(() => rmSync(dir, { recursive: true, force: true }));
+const minimal = { version: "v1", cell: "reviews", keysDir: "/tmp/x" };
+
+test("a missing flag means the secure default", () => {
+  const { config, unsecured } = parseConfig(minimal);
+  assert.equal(config.enableSignatureValidation, true);
+  assert.equal(config.enableIssuerValidation, true);
+  assert.equal(config.enableAudienceValidation, true);
+  assert.equal(config.enableAuthorization, true);
+  assert.equal(config.allowTokenWithoutSubject, false);
+  assert.equal(config.enableAdminEndpoints, false);
+  assert.equal(config.opa.includeRawToken, false);
+  assert.deepEqual(config.unsecuredPaths, []);
+  assert.equal(unsecured.length, 0);
+  assert.equal(config.signingAlg, "ES256");
+  assert.equal(config.tokenLifetimeSeconds, 300);
+  assert.equal(config.clockSkewSeconds, 60);
+  assert.equal(config.OPAQueryPrefix, "cellery/io");
+  assert.equal(config.namespace, "default");
+});
+
+test("peers get the default namespace; unsecured paths compile", () => {
+  const { config, unsecured } = parseConfig({
+    ...minimal,
+    trustedPeers: [{ cell: "customer-products", jwksUri: "http://127.0.0.1:1/.well-known/jwks.json" }],
+    unsecuredPaths: ["^/healthz$"],
+  });
+  assert.equal(config.trustedPeers[0].namespace, "default");
+  assert.ok(unsecured[0].test("/healthz"));
+  assert.ok(!unsecured[0].test("/healthz/x"));
+});
+
+const bad: [string, Record<string, unknown>, RegExp][] = [
+  ["unknown field", { ...minimal, enableSignatureValidaton: false }, /additional properties/],
+  ["wrong version", { ...minimal, version: "v2" }, /version/],
+  ["bad cell name", { ...minimal, cell: "Reviews!" }, /cell/],
+  ["bad alg", { ...minimal, signingAlg: "HS256" }, /signingAlg/],
+  ["flag as string", { ...minimal, enableAuthorization: "false" }, /enableAuthorization/],
+  ["globalJWKS with neither uri nor jwks", { ...minimal, globalJWKS: { issuer: "x" } }, /globalJWKS/],
+  ["bad regex", { ...minimal, unsecuredPaths: ["(unclosed"] }, /invalid regular expression/],
+  ["duplicate peer", { ...minimal, trustedPeers: [{ cell: "a", jwksUri: "http://h/j" }, { cell: "a", jwksUri: "http://h/k" }] }, /twice/],
+  ["OPA prefix with traversal", { ...minimal, OPAQueryPrefix: "cellery/../x" }, /OPAQueryPrefix/],
+  ["missing keysDir", { version: "v1", cell: "reviews" }, /keysDir/],
+];
+for (const [name, raw, why] of bad) {
+  test(`rejects: ${name}`, () => {
+    assert.throws(() => parseConfig(raw), (e: unknown) => e instanceof ConfigError && why.test(e.message));
+  });
+}
+
+test("a file: relative keysDir is resolved against the config file; broken JSON is a ConfigError", () => {
+  const path = join(dir, "sts.json");
+  writeFileSync(path, JSON.stringify({ ...minimal, keysDir: "keys" }));
+  assert.equal(loadConfigFile(path).config.keysDir, join(dir, "keys"));
+  writeFileSync(path, "{ not json");
+  assert.throws(() => loadConfigFile(path), /not valid JSON/);
+});
