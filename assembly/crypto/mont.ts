@@ -5,6 +5,8 @@
 // The same code serves RSA moduli (64..256 limbs) and the P-256/P-384/Ed25519 fields and
 // group orders (8 or 12 limbs).
 
+import { montMul8, modAdd8, modSub8 } from "./mont8";
+
 export const MAX_LIMBS: i32 = 256; // 8192-bit RSA
 
 // Montgomery product accumulator (N + 2 limbs).
@@ -100,6 +102,7 @@ export function subInPlace(a: usize, b: usize, n: i32): u32 {
 /** out = a + b mod m (a, b < m). out may alias a or b. */
 export function modAdd(out: usize, a: usize, b: usize, M: Modulus): void {
   let n = M.n;
+  if (n == 8) { modAdd8(out, a, b, M.m); return; }
   let carry: u64 = 0;
   for (let i = 0; i < n; i++) {
     let o = <usize>i << 2;
@@ -113,6 +116,7 @@ export function modAdd(out: usize, a: usize, b: usize, M: Modulus): void {
 /** out = a - b mod m (a, b < m). out may alias a or b. */
 export function modSub(out: usize, a: usize, b: usize, M: Modulus): void {
   let n = M.n;
+  if (n == 8) { modSub8(out, a, b, M.m); return; }
   let borrow: i64 = 0;
   for (let i = 0; i < n; i++) {
     let o = <usize>i << 2;
@@ -138,6 +142,7 @@ export function modSub(out: usize, a: usize, b: usize, M: Modulus): void {
  * the limbs. out may alias a or b (the product is accumulated in T first).
  */
 export function montMul(out: usize, a: usize, b: usize, M: Modulus): void {
+  if (M.n == 8) { montMul8(out, a, b, M.m, M.n0); return; }
   let n = <usize>M.n;
   let m = M.m;
   let n0 = M.n0;

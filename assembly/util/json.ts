@@ -331,24 +331,37 @@ function matchLiteral(lit: string): bool {
 // ---- grammar ----
 
 // Iterative on purpose: AssemblyScript's shadow stack is small (16 KiB by default) and a recursive
-// descent traps on deep input long before any sane maxDepth. Open containers live on gStack; the
-// object key waiting for its value lives on gKeys.
-const gStack = new Array<JsonValue>();
-const gKeys = new Array<string>();
-// Per open container: a hash set of its member names once it has many (else null). Linear search
+// descent traps on deep input long before any sane maxDepth.
+//
+// Open containers are kept as parallel stacks. Finished children accumulate on gVals (and member
+// names on gNames) and are sliced into exactly-sized arrays when their container closes, so no
+// array is ever grown element by element (allocation dominates the cost of parsing a JWT).
+const KIND_ARRAY: u8 = 1;
+const KIND_OBJECT: u8 = 2;
+const gKinds = new Array<u8>();
+const gValStarts = new Array<i32>();
+const gNameStarts = new Array<i32>();
+const gVals = new Array<JsonValue>();
+const gNames = new Array<string>();
+// Per open object: a hash set of its member names once it has many (else null). Linear search
 // is faster for the handful of members a JWT has, but a token stuffed with thousands of members
 // must not cost quadratic time on the hot path.
-const gKeySets = new Array<Set<string> | null>();
-const KEY_SET_THRESHOLD: i32 = 16;
+const gNameSets = new Array<Set<string> | null>();
+const NAME_SET_THRESHOLD: i32 = 16;
+
+function resetStacks(): void {
+  gKinds.length = 0;
+  gValStarts.length = 0;
+  gNameStarts.length = 0;
+  gNameSets.length = 0;
+  gVals.length = 0;
+  gNames.length = 0;
+}
 
 function parseDocument(): JsonValue | null {
-  gStack.length = 0;
-  gKeys.length = 0;
-  gKeySets.length = 0;
+  resetStacks();
   const v = parseNested();
-  gStack.length = 0; // drop references so a failed parse does not pin its partial tree
-  gKeys.length = 0;
-  gKeySets.length = 0;
+  resetStacks();
   return v;
 }
 
@@ -357,52 +370,47 @@ function parseNested(): JsonValue | null {
     // ---- a value starts here (whitespace already skipped) ----
     if (gPos >= gEnd) return unexpected();
     const c = <u32>load<u8>(gPos);
-    let v: JsonValue | null = null;
+    let v: JsonValue;
     if (c == 0x7B || c == 0x5B) {
-      if (gStack.length >= gMaxDepth) return fail("nesting deeper than " + gMaxDepth.toString());
+      if (gKinds.length >= gMaxDepth) return fail("nesting deeper than " + gMaxDepth.toString());
       const isObj = c == 0x7B;
-      const container = new JsonValue(isObj ? JsonKind.Object : JsonKind.Array);
       gPos++;
       skipWs();
       if (gPos < gEnd && <u32>load<u8>(gPos) == (isObj ? 0x7D : 0x5D)) {
         gPos++;
-        v = container; // empty container is complete
+        v = new JsonValue(isObj ? JsonKind.Object : JsonKind.Array); // empty container is complete
       } else {
-        gStack.push(container);
-        gKeySets.push(null);
-        if (isObj && !parseMemberKey(container)) return null;
+        gKinds.push(isObj ? KIND_OBJECT : KIND_ARRAY);
+        gValStarts.push(gVals.length);
+        gNameStarts.push(gNames.length);
+        gNameSets.push(null);
+        if (isObj && !parseMemberName()) return null;
         continue;
       }
     } else {
-      v = parseScalar(c);
-      if (v === null) return null;
+      const s = parseScalar(c);
+      if (s === null) return null;
+      v = s;
     }
     // ---- v is complete: attach it, then close as many containers as the input closes ----
     while (true) {
-      const n = gStack.length;
-      if (n == 0) return v;
-      const parent = unchecked(gStack[n - 1]);
-      const isObj = parent.kind == JsonKind.Object;
-      if (isObj) {
-        parent.keys.push(gKeys.pop());
-        parent.values.push(v as JsonValue);
-      } else {
-        parent.items.push(v as JsonValue);
-      }
+      const depth = gKinds.length;
+      if (depth == 0) return v;
+      gVals.push(v);
+      const isObj = unchecked(gKinds[depth - 1]) == KIND_OBJECT;
       skipWs();
       if (gPos >= gEnd) return unexpected();
       const d = <u32>load<u8>(gPos);
       if (d == 0x2C) {
-        // A closer right after ',' is refused: by parseMemberKey (objects) or as a value (arrays).
+        // A closer right after ',' is refused: by parseMemberName (objects) or as a value (arrays).
         gPos++;
         skipWs();
-        if (isObj && !parseMemberKey(parent)) return null;
+        if (isObj && !parseMemberName()) return null;
         break;
       }
       if (d == (isObj ? 0x7D : 0x5D)) {
         gPos++;
-        v = gStack.pop();
-        gKeySets.pop();
+        v = closeContainer(isObj);
         continue;
       }
       return unexpected();
@@ -411,36 +419,58 @@ function parseNested(): JsonValue | null {
   return null; // unreachable
 }
 
+function closeContainer(isObj: bool): JsonValue {
+  const top = gKinds.length - 1;
+  const vs = unchecked(gValStarts[top]);
+  const v = new JsonValue(JsonKind.Null); // scalar shell: no arrays allocated yet
+  if (isObj) {
+    const ns = unchecked(gNameStarts[top]);
+    v.kind = JsonKind.Object;
+    v.keys = gNames.slice(ns);
+    v.values = gVals.slice(vs);
+    gNames.length = ns;
+  } else {
+    v.kind = JsonKind.Array;
+    v.items = gVals.slice(vs);
+  }
+  gVals.length = vs;
+  gKinds.length = top;
+  gValStarts.length = top;
+  gNameStarts.length = top;
+  gNameSets.length = top;
+  return v;
+}
+
 /** At a member name: parse it, refuse duplicates, consume ':' and the whitespace after it. */
-function parseMemberKey(obj: JsonValue): bool {
+function parseMemberName(): bool {
   if (gPos >= gEnd || load<u8>(gPos) != 0x22) { unexpected(); return false; }
-  const keyAt = gPos;
-  const key = parseString();
-  if (key === null) return false;
+  const nameAt = gPos;
+  const name = parseString();
+  if (name === null) return false;
   // Duplicate names are refused (RFC 8259 leaves them undefined; RFC 7515 section 4 requires
   // rejection for JOSE headers). Compared after unescaping, so "a" and "\u0061" collide.
-  const keys = obj.keys;
-  const n = keys.length;
-  const top = gKeySets.length - 1;
-  if (n < KEY_SET_THRESHOLD) {
-    for (let i = 0; i < n; i++) {
-      if (unchecked(keys[i]) == key) { gPos = keyAt; fail("duplicate key"); return false; }
+  const top = gKinds.length - 1;
+  const first = unchecked(gNameStarts[top]);
+  const n = gNames.length;
+  if (n - first < NAME_SET_THRESHOLD) {
+    for (let i = first; i < n; i++) {
+      if (unchecked(gNames[i]) == name) { gPos = nameAt; fail("duplicate key"); return false; }
     }
   } else {
-    let set = unchecked(gKeySets[top]);
+    let set = unchecked(gNameSets[top]);
     if (set === null) {
       set = new Set<string>();
-      for (let i = 0; i < n; i++) set.add(unchecked(keys[i]));
-      unchecked(gKeySets[top] = set);
+      for (let i = first; i < n; i++) set.add(unchecked(gNames[i]));
+      unchecked(gNameSets[top] = set);
     }
-    if (set.has(key)) { gPos = keyAt; fail("duplicate key"); return false; }
-    set.add(key);
+    if (set.has(name)) { gPos = nameAt; fail("duplicate key"); return false; }
+    set.add(name);
   }
   skipWs();
   if (gPos >= gEnd || load<u8>(gPos) != 0x3A) { unexpected(); return false; }
   gPos++;
   skipWs();
-  gKeys.push(key);
+  gNames.push(name);
   return true;
 }
 
@@ -527,6 +557,20 @@ function parseNumber(): JsonValue | null {
   return v;
 }
 
+/** Latin-1/ASCII bytes to UTF-16 code units. */
+@inline function widen(dst: usize, src: usize, n: i32): void {
+  for (let i = 0; i < n; i++) store<u16>(dst + (<usize>i << 1), load<u8>(src + <usize>i));
+}
+
+function scratchReserve(n: i32): void {
+  if (n <= gScratch.length) return;
+  let cap = gScratch.length << 1;
+  while (cap < n) cap <<= 1;
+  const nb = new StaticArray<u16>(cap);
+  memory.copy(changetype<usize>(nb), changetype<usize>(gScratch), <usize>gScratchLen << 1);
+  gScratch = nb;
+}
+
 @inline function scratchPut(cu: u32): void {
   if (gScratchLen >= gScratch.length) {
     const nb = new StaticArray<u16>(gScratch.length << 1);
@@ -555,9 +599,30 @@ function hex4(p: usize): i32 {
 /** gPos at the opening quote; returns the decoded string with gPos after the closing quote. */
 function parseString(): string | null {
   const openAt = gPos;
-  gPos++;
-  gScratchLen = 0;
   const e = gEnd;
+  // Fast path: printable ASCII without escapes (most JWT/JWKS strings) is widened straight into
+  // the result string. Otherwise the plain prefix is widened into the scratch buffer and the
+  // general decoder continues from there.
+  const first = gPos + 1;
+  let p = first;
+  while (p < e) {
+    const c = <u32>load<u8>(p);
+    if (c == 0x22 || c == 0x5C || c < 0x20 || c >= 0x80) break;
+    p++;
+  }
+  const plain = <i32>(p - first);
+  if (p < e && load<u8>(p) == 0x22) {
+    gPos = p + 1;
+    if (plain == 0) return "";
+    const out = changetype<string>(__new(<usize>plain << 1, idof<string>()));
+    widen(changetype<usize>(out), first, plain);
+    return out;
+  }
+  gScratchLen = 0;
+  scratchReserve(plain);
+  widen(changetype<usize>(gScratch), first, plain);
+  gScratchLen = plain;
+  gPos = p;
   while (true) {
     if (gPos >= e) { gPos = openAt; fail("unterminated string"); return null; }
     const c = <u32>load<u8>(gPos);

@@ -63,10 +63,10 @@ function listeningPort(pid: number): number | undefined {
   return undefined;
 }
 
-async function stopChild(child: ChildProcess): Promise<void> {
+async function stopChild(child: ChildProcess, signal: NodeJS.Signals = "SIGTERM"): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((r) => child.once("exit", () => r()));
-  child.kill("SIGTERM");
+  child.kill(signal);
   const timer = setTimeout(() => child.kill("SIGKILL"), 3000);
   await exited;
   clearTimeout(timer);
@@ -77,9 +77,27 @@ export interface OpaProcess {
   port: number;
   /** The watched policy directory (a temp copy): write a .rego here and OPA reloads it. */
   policyDir: string;
-  child: ChildProcess;
+  /** The current OPA process (replaced by restart()). */
+  readonly child: ChildProcess;
   output(): string;
+  /** Kills OPA (SIGKILL unless told otherwise) but keeps its policy dir: for fault tests. */
+  kill(signal?: NodeJS.Signals): Promise<void>;
+  /** Starts OPA again on the same port and policy dir (kills it first if running). */
+  restart(): Promise<void>;
+  /** Stops OPA and removes its policy dir. */
   stop(): Promise<void>;
+}
+
+async function waitHealthy(url: string, what: string): Promise<void> {
+  await waitFor(what, async () => {
+    try {
+      const res = await fetch(`${url}/health`);
+      await res.arrayBuffer();
+      return res.status === 200 || undefined;
+    } catch {
+      return undefined;
+    }
+  });
 }
 
 /** Starts `opa run --server --watch` on a temp copy of `policies` (dirs or .rego files). */
@@ -89,14 +107,18 @@ export async function startOpa(opts: { policies?: string[] } = {}): Promise<OpaP
     if (statSync(src).isDirectory()) cpSync(src, policyDir, { recursive: true });
     else cpSync(src, join(policyDir, basename(src)));
   }
-  const child = spawn(
-    opaBin,
-    ["run", "--server", "--addr", "127.0.0.1:0", "--watch", "--skip-version-check", "--log-level", "error", policyDir],
-    { stdio: ["ignore", "pipe", "pipe"] },
-  );
   let out = "";
-  child.stdout!.on("data", (d) => (out += d));
-  child.stderr!.on("data", (d) => (out += d));
+  const spawnOpa = (port: number) => {
+    const c = spawn(
+      opaBin,
+      ["run", "--server", "--addr", `127.0.0.1:${port}`, "--watch", "--skip-version-check", "--log-level", "error", policyDir],
+      { stdio: ["ignore", "pipe", "pipe"] },
+    );
+    c.stdout!.on("data", (d) => (out += d));
+    c.stderr!.on("data", (d) => (out += d));
+    return c;
+  };
+  let child = spawnOpa(0);
   const stop = async () => {
     await stopChild(child);
     rmSync(policyDir, { recursive: true, force: true });
@@ -107,14 +129,23 @@ export async function startOpa(opts: { policies?: string[] } = {}): Promise<OpaP
       return listeningPort(child.pid!);
     });
     const url = `http://127.0.0.1:${port}`;
-    await waitFor("OPA health", async () => {
-      try {
-        return (await fetch(`${url}/health`)).status === 200 || undefined;
-      } catch {
-        return undefined;
-      }
-    });
-    return { url, port, policyDir, child, output: () => out, stop };
+    await waitHealthy(url, "OPA health");
+    return {
+      url,
+      port,
+      policyDir,
+      get child() {
+        return child;
+      },
+      output: () => out,
+      kill: (signal = "SIGKILL") => stopChild(child, signal),
+      async restart() {
+        await stopChild(child);
+        child = spawnOpa(port);
+        await waitHealthy(url, "restarted OPA health");
+      },
+      stop,
+    };
   } catch (e) {
     await stop();
     throw e;
@@ -128,14 +159,22 @@ export interface StsProcess {
   configPath: string;
   keysDir: string;
   /** The config as written (with defaults left to the STS). */
-  config: Record<string, unknown>;
-  child: ChildProcess;
-  /** Everything the process wrote to stdout and stderr so far. */
+  readonly config: Record<string, unknown>;
+  /** The current STS process (replaced by restart()). */
+  readonly child: ChildProcess;
+  /** Everything the processes wrote to stdout and stderr so far. */
   logs(): string;
   /** Parsed JSON log lines. */
   logEntries(): Record<string, unknown>[];
   /** Rewrites the config file with `patch` merged in; the STS hot-reloads it. */
   updateConfig(patch: Record<string, unknown>): void;
+  /** updateConfig, then waits for the STS to apply or reject it. */
+  applyConfig(patch: Record<string, unknown>): Promise<"applied" | "rejected">;
+  /** Kills the STS (SIGKILL unless told otherwise) but keeps its config and keys: for fault tests. */
+  kill(signal?: NodeJS.Signals): Promise<void>;
+  /** Starts the STS again on the same port with the same keys (kills it first if running). */
+  restart(): Promise<void>;
+  /** Stops the STS and removes its temp dir (config, and keys unless keysDir was given). */
   stop(): Promise<void>;
 }
 
@@ -144,7 +183,7 @@ export interface StartStsOptions {
   namespace?: string;
   /** Extra config fields (merged over cell, namespace, keysDir, port 0, fast config polling). */
   config?: Record<string, unknown>;
-  /** Reuse a key directory (e.g. to restart the same STS); by default a fresh temp dir. */
+  /** Reuse a key directory (e.g. across STS instances); by default a fresh temp dir. */
   keysDir?: string;
 }
 
@@ -161,14 +200,21 @@ export async function startSts(opts: StartStsOptions): Promise<StsProcess> {
     configPollMs: 100,
     ...opts.config,
   };
-  writeFileSync(configPath, JSON.stringify(config, null, 2));
-  const child = spawn(process.execPath, ["--import", "tsx", stsMain, "--config", configPath], {
-    cwd: repoRoot,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  const updateConfig = (patch: Record<string, unknown>) => {
+    config = { ...config, ...patch };
+    writeFileSync(configPath, JSON.stringify(config, null, 2));
+  };
+  updateConfig({});
   let out = "";
-  child.stdout!.on("data", (d) => (out += d));
-  child.stderr!.on("data", (d) => (out += d));
+  const spawnSts = () => {
+    const c = spawn(process.execPath, ["--import", "tsx", stsMain, "--config", configPath], {
+      cwd: repoRoot,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    c.stdout!.on("data", (d) => (out += d));
+    c.stderr!.on("data", (d) => (out += d));
+    return c;
+  };
   const logEntries = () =>
     out
       .split("\n")
@@ -180,16 +226,23 @@ export async function startSts(opts: StartStsOptions): Promise<StsProcess> {
           return {};
         }
       });
+  const reloadOutcomes = () =>
+    logEntries()
+      .map((e) => (e.msg === "config reloaded" ? "applied" : String(e.msg).startsWith("config reload rejected") ? "rejected" : undefined))
+      .filter((x): x is "applied" | "rejected" => x !== undefined);
+  const listening = (after: number) =>
+    waitFor("STS to listen", () => {
+      if (child.exitCode !== null) throw new Error(`sts exited (${child.exitCode}): ${out.slice(-1000)}`);
+      const line = logEntries().filter((e) => e.msg === "listening")[after];
+      return line ? (line.port as number) : undefined;
+    }, 30_000);
+  let child = spawnSts();
   const stop = async () => {
     await stopChild(child);
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    const port = await waitFor("STS to listen", () => {
-      if (child.exitCode !== null) throw new Error(`sts exited (${child.exitCode}): ${out.slice(0, 1000)}`);
-      const line = logEntries().find((e) => e.msg === "listening");
-      return line ? (line.port as number) : undefined;
-    }, 30_000);
+    const port = await listening(0);
     const url = `http://127.0.0.1:${port}`;
     return {
       url,
@@ -200,12 +253,26 @@ export async function startSts(opts: StartStsOptions): Promise<StsProcess> {
       get config() {
         return config;
       },
-      child,
+      get child() {
+        return child;
+      },
       logs: () => out,
       logEntries,
-      updateConfig(patch) {
-        config = { ...config, ...patch };
-        writeFileSync(configPath, JSON.stringify(config, null, 2));
+      updateConfig,
+      async applyConfig(patch) {
+        const seen = reloadOutcomes().length;
+        // The STS polls mtime and size; a same-size rewrite within one mtime tick would be missed.
+        await sleep(20);
+        updateConfig(patch);
+        return waitFor("config reload", () => reloadOutcomes()[seen], 10_000);
+      },
+      kill: (signal = "SIGKILL") => stopChild(child, signal),
+      async restart() {
+        await stopChild(child);
+        const starts = logEntries().filter((e) => e.msg === "listening").length;
+        updateConfig({ port });
+        child = spawnSts();
+        await listening(starts);
       },
       stop,
     };

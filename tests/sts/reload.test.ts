@@ -1,0 +1,94 @@
+// Config hot reload on a running STS process: a good change applies without a restart; a bad
+// one (broken JSON, schema violation, a restart-only field) is logged and the old config stays.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { writeFileSync } from "node:fs";
+import { startSts, waitFor, type StsProcess } from "../lib/sts-process.ts";
+
+const GRANT = "urn:ietf:params:oauth:grant-type:token-exchange";
+let sts: StsProcess;
+
+before(async () => {
+  sts = await startSts({ cell: "reviews", config: { enableAuthorization: false, allowTokenWithoutSubject: true } });
+});
+after(async () => {
+  await sts?.stop();
+});
+
+/** A workload token (no user context): its lifetime shows which config is in force. */
+async function workloadToken(): Promise<{ status: number; body: Record<string, unknown> }> {
+  const res = await fetch(`${sts.url}/token`, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({ grant_type: GRANT, audience: "reviews", source_workload: "reviews-service" }),
+  });
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+}
+
+function rejectedReasons(): string[] {
+  return sts.logEntries().filter((e) => String(e.msg).startsWith("config reload rejected")).map((e) => String(e.reason));
+}
+
+test("a workload token carries sub <cell>/<workload> and the configured lifetime", async () => {
+  const { status, body } = await workloadToken();
+  assert.equal(status, 200);
+  assert.equal(body.expires_in, 300);
+  const claims = JSON.parse(Buffer.from((body.access_token as string).split(".")[1], "base64url").toString());
+  assert.equal(claims.sub, "reviews/reviews-service");
+  assert.equal(claims.act, undefined, "no delegation without a subject token");
+});
+
+test("a good reload applies: lifetime and flags change without a restart", async () => {
+  assert.equal(await sts.applyConfig({ tokenLifetimeSeconds: 60 }), "applied");
+  assert.equal((await workloadToken()).body.expires_in, 60);
+  assert.equal(await sts.applyConfig({ allowTokenWithoutSubject: false }), "applied");
+  const refused = await workloadToken();
+  assert.equal(refused.status, 400);
+  assert.equal(refused.body.error, "invalid_request");
+  assert.equal(await sts.applyConfig({ allowTokenWithoutSubject: true }), "applied");
+});
+
+test("bad reloads are rejected with a logged reason and the old config stays", async () => {
+  const before = rejectedReasons().length;
+  await new Promise((r) => setTimeout(r, 20));
+  writeFileSync(sts.configPath, "{ this is not json");
+  await waitFor("rejection of broken JSON", () => (rejectedReasons().length > before ? true : undefined));
+  assert.match(rejectedReasons().at(-1)!, /not valid JSON/);
+  assert.equal((await workloadToken()).body.expires_in, 60, "old config still in force");
+
+  assert.equal(await sts.applyConfig({ tokenLifetimeSeconds: -5 }), "rejected");
+  assert.match(rejectedReasons().at(-1)!, /tokenLifetimeSeconds/);
+  assert.equal((await workloadToken()).body.expires_in, 60);
+
+  assert.equal(await sts.applyConfig({ tokenLifetimeSeconds: 90, keysDir: "/tmp/elsewhere" }), "rejected");
+  assert.match(rejectedReasons().at(-1)!, /need a restart: keysDir/);
+  assert.equal((await workloadToken()).body.expires_in, 60);
+
+  assert.equal(await sts.applyConfig({ tokenLifetimeSeconds: 90, keysDir: sts.keysDir }), "applied");
+  assert.equal((await workloadToken()).body.expires_in, 90);
+  const metrics = await (await fetch(`${sts.url}/metrics`)).text();
+  assert.match(metrics, /sts_config_reloads_rejected_total 3/);
+});
+
+test("the process keeps serving: health endpoints answer", async () => {
+  for (const path of ["/healthz", "/readyz"]) {
+    const res = await fetch(`${sts.url}${path}`);
+    assert.equal(res.status, 200, path);
+    await res.arrayBuffer();
+  }
+  const res = await fetch(`${sts.url}/nope`);
+  assert.equal(res.status, 404);
+  await res.arrayBuffer();
+  const wrongMethod = await fetch(`${sts.url}/token`);
+  assert.equal(wrongMethod.status, 405);
+  await wrongMethod.arrayBuffer();
+});
+
+test("a killed STS restarts on the same port with the same keys", async () => {
+  const jwks = await (await fetch(sts.jwksUri)).json();
+  await sts.kill();
+  await assert.rejects(fetch(`${sts.url}/healthz`));
+  await sts.restart();
+  assert.deepEqual(await (await fetch(sts.jwksUri)).json(), jwks);
+  assert.equal((await workloadToken()).body.expires_in, 90, "the last applied config is what restarts");
+});
