@@ -4,8 +4,10 @@ import { Modulus, limbsFromHex, toMont, subInPlace } from "./mont";
 
 export const FE: usize = 48; // bytes per field element slot (12 limbs), whatever the curve
 export const PT: usize = 3 * FE; // Jacobian point slot: X, Y, Z
-export const WINDOW: i32 = 4;
-export const TABLE: i32 = 1 << WINDOW; // multiples 0..15 (entry 0 unused)
+// wNAF widths: odd multiples 1P, 3P, ..., (2^(w-1) - 1)P are tabulated in affine form.
+export const W_G: i32 = 8;              // generator: 64 entries, computed once per curve
+export const W_Q: i32 = 6;              // public key: 16 entries, computed once per key
+export const AFF: usize = 2 * FE;       // affine table entry: x, y
 
 export class Curve {
   readonly size: i32;      // bytes per coordinate / scalar
@@ -15,7 +17,8 @@ export class Curve {
   readonly b: usize;       // Montgomery form
   readonly nMinus2: StaticArray<u32>;
   readonly rPlusNlimit: StaticArray<u32>; // p - n: r + n < p iff r < p - n
-  readonly gTable: StaticArray<u8>;       // TABLE Jacobian points k*G, filled on first use
+  readonly pMinus2: StaticArray<u32>;
+  readonly gTable: StaticArray<u8>;       // odd multiples of G (affine), filled on first use
   tableReady: bool = false;
   private bArr: StaticArray<u32>;
 
@@ -31,11 +34,12 @@ export class Curve {
     subInPlace(changetype<usize>(nm2), changetype<usize>(two), limbs);
     let lim = limbsFromHex(pHex);
     subInPlace(changetype<usize>(lim), n.m, limbs);
-    let table = new StaticArray<u8>(<i32>PT * TABLE);
-    let g = changetype<usize>(table) + PT;
+    let pm2 = limbsFromHex(pHex);
+    subInPlace(changetype<usize>(pm2), changetype<usize>(two), limbs);
+    let table = new StaticArray<u8>(<i32>AFF << (W_G - 2));
+    let g = changetype<usize>(table);
     toMont(g, changetype<usize>(limbsFromHex(gxHex)), p);
     toMont(g + FE, changetype<usize>(limbsFromHex(gyHex)), p);
-    memory.copy(g + 2 * FE, p.one, <usize>limbs << 2);
     this.size = size;
     this.limbs = limbs;
     this.p = p;
@@ -43,6 +47,7 @@ export class Curve {
     this.bArr = bArr;
     this.b = changetype<usize>(bArr);
     this.nMinus2 = nm2;
+    this.pMinus2 = pm2;
     this.rPlusNlimit = lim;
     this.gTable = table;
   }

@@ -1,14 +1,15 @@
 // ECDSA verification (FIPS 186-4 §6.4.2, SEC 1 §4.1.4) on P-256 and P-384, raw r||s signatures.
-// u1*G + u2*Q is computed with interleaved fixed 4-bit windows (Shamir's trick): one shared
-// chain of doublings, a cached table of multiples of G and a per-verify table of multiples of Q.
+// u1*G + u2*Q is computed with interleaved wNAF (Shamir's trick): one shared chain of doublings,
+// mixed additions from affine tables of odd multiples of G (width 8, once per curve) and of Q
+// (width 6, once per key), so a verify costs ~256 doublings and ~65 mixed additions.
 import { HashAlg, hashLen, hashRaw } from "./hash";
 import { Modulus, limbsFromBytes, cmp, montMul, modAdd, modSub, toMont, montPow, isZero, subInPlace } from "./mont";
-import { Curve, curveP256, curveP384, FE, PT, TABLE, WINDOW } from "./curves";
-import { pointAdd, pointDouble, setInfinity, isInfinity, copyPoint } from "./ecpoint";
+import { Curve, curveP256, curveP384, FE, PT, AFF, W_G, W_Q } from "./curves";
+import { pointAdd, pointDouble, pointAddAffine, toAffine, setInfinity, isInfinity } from "./ecpoint";
 
 export class EcKey {
   readonly curve: Curve;
-  readonly table: StaticArray<u8>; // multiples 0..15 of Q, Jacobian, Montgomery form
+  readonly table: StaticArray<u8>; // odd multiples of Q, affine, Montgomery form
   constructor(curve: Curve, table: StaticArray<u8>) { this.curve = curve; this.table = table; }
 }
 
@@ -17,12 +18,24 @@ const Y: usize = memory.data(<i32>FE, 8);
 const L: usize = memory.data(<i32>FE, 8);
 const Rr: usize = memory.data(<i32>FE, 8);
 
-function fillTable(t: usize, C: Curve): void {
-  setInfinity(t, C);
-  for (let i = 2; i < TABLE; i++) {
-    let dst = t + <usize>i * PT;
-    if ((i & 1) == 0) pointDouble(dst, t + <usize>(i >> 1) * PT, C);
-    else pointAdd(dst, t + <usize>(i - 1) * PT, t + PT, C);
+const ACC: usize = memory.data(<i32>PT, 8);
+const DBL: usize = memory.data(<i32>PT, 8);
+const TMP: usize = memory.data(<i32>PT, 8);
+
+/** t[0] = P (affine, already there); t[i] = (2i+1)P in affine form, for i < 2^(w-2). */
+function fillOddTable(t: usize, w: i32, C: Curve): void {
+  let n = <usize>C.limbs << 2;
+  memory.copy(ACC, t, n);
+  memory.copy(ACC + FE, t + FE, n);
+  memory.copy(ACC + 2 * FE, C.p.one, n);
+  pointDouble(DBL, ACC, C);
+  let count = 1 << (w - 2);
+  for (let i = 1; i < count; i++) {
+    pointAdd(ACC, ACC, DBL, C);
+    memory.copy(TMP, ACC, PT);
+    toAffine(TMP, C);
+    memory.copy(t + <usize>i * AFF, TMP, n);
+    memory.copy(t + <usize>i * AFF + FE, TMP + FE, n);
   }
 }
 
@@ -48,12 +61,11 @@ export function ecKeyCreate(bits: i32, x: usize, xLen: i32, y: usize, yLen: i32)
   modSub(Rr, Rr, X, P);
   modAdd(Rr, Rr, C.b, P);
   if (cmp(L, Rr, n) != 0) return null;
-  let table = new StaticArray<u8>(<i32>PT * TABLE);
+  let table = new StaticArray<u8>(<i32>AFF << (W_Q - 2));
   let t = changetype<usize>(table);
-  memory.copy(t + PT, X, <usize>n << 2);
-  memory.copy(t + PT + FE, Y, <usize>n << 2);
-  memory.copy(t + PT + 2 * FE, P.one, <usize>n << 2);
-  fillTable(t, C);
+  memory.copy(t, X, <usize>n << 2);
+  memory.copy(t + FE, Y, <usize>n << 2);
+  fillOddTable(t, W_Q, C);
   return new EcKey(C, table);
 }
 
@@ -64,12 +76,55 @@ const W: usize = memory.data(<i32>FE, 8);
 const U1: usize = memory.data(<i32>FE, 8);
 const U2: usize = memory.data(<i32>FE, 8);
 const H: usize = memory.data(64, 8);
-const ACC: usize = memory.data(<i32>PT, 8);
 const Z2: usize = memory.data(<i32>FE, 8);
 const RZ: usize = memory.data(<i32>FE, 8);
 
-function nibble(k: usize, i: i32): i32 {
-  return <i32>((load<u32>(k + (<usize>(i >> 3) << 2)) >>> ((<u32>i & 7) << 2)) & 15);
+const NAF1: usize = memory.data(8 * 48 + 8, 8);
+const NAF2: usize = memory.data(8 * 48 + 8, 8);
+const K: usize = memory.data(<i32>FE + 4, 8);
+const NEGY: usize = memory.data(<i32>FE, 8);
+
+/** Width-w NAF digits of k (n limbs), least significant first, into out (i8); returns the count. */
+function wnaf(out: usize, k: usize, n: i32, w: i32): i32 {
+  memory.copy(K, k, <usize>n << 2);
+  store<u32>(K + (<usize>n << 2), 0);
+  let full = 1 << w, half = 1 << (w - 1);
+  let len = 0;
+  while (!isZero(K, n + 1)) {
+    let d = 0;
+    let k0 = load<u32>(K);
+    if (k0 & 1) {
+      d = <i32>(k0 & <u32>(full - 1));
+      if (d >= half) d -= full;
+      // K -= d (the low w bits become zero)
+      let c: i64 = -<i64>d;
+      for (let i = 0; i <= n && c != 0; i++) {
+        let p = K + (<usize>i << 2);
+        let v = <i64>load<u32>(p) + c;
+        store<u32>(p, <u32>v);
+        c = v >> 32;
+      }
+    }
+    store<i8>(out + <usize>len, <i8>d);
+    len++;
+    // K >>= 1
+    for (let i = 0; i <= n; i++) {
+      let p = K + (<usize>i << 2);
+      let hi: u32 = i < n ? load<u32>(p + 4) << 31 : 0;
+      store<u32>(p, (load<u32>(p) >>> 1) | hi);
+    }
+  }
+  return len;
+}
+
+@inline function addDigit(acc: usize, d: i32, table: usize, C: Curve): void {
+  if (d == 0) return;
+  let e = table + <usize>((d < 0 ? -d : d) >> 1) * AFF;
+  if (d > 0) pointAddAffine(acc, acc, e, e + FE, C);
+  else {
+    modSub(NEGY, C.p.m, e + FE, C.p); // p - y (y != 0 on these curves)
+    pointAddAffine(acc, acc, e, NEGY, C);
+  }
 }
 
 /** r||s, each exactly C.size bytes; both in [1, n-1]. */
@@ -83,7 +138,7 @@ export function ecdsaVerifyRaw(key: EcKey, alg: HashAlg, data: usize, dataLen: i
   limbsFromBytes(R, n, sig, size);
   limbsFromBytes(S, n, sig + <usize>size, size);
   if (isZero(R, n) || isZero(S, n) || cmp(R, N.m, n) >= 0 || cmp(S, N.m, n) >= 0) return false;
-  if (!C.tableReady) { fillTable(changetype<usize>(C.gTable), C); C.tableReady = true; }
+  if (!C.tableReady) { fillOddTable(changetype<usize>(C.gTable), W_G, C); C.tableReady = true; }
   // e = leftmost bits(n) bits of the hash; bits(n) is a whole number of bytes for both curves.
   let hl = hashLen(alg);
   hashRaw(alg, data, dataLen, H);
@@ -96,13 +151,13 @@ export function ecdsaVerifyRaw(key: EcKey, alg: HashAlg, data: usize, dataLen: i
   montMul(U2, R, W, N);
   let gt = changetype<usize>(C.gTable);
   let qt = changetype<usize>(key.table);
+  let l1 = wnaf(NAF1, U1, n, W_G);
+  let l2 = wnaf(NAF2, U2, n, W_Q);
   setInfinity(ACC, C);
-  for (let i = n * 8 - 1; i >= 0; i--) {
-    if (i != n * 8 - 1) for (let d = 0; d < WINDOW; d++) pointDouble(ACC, ACC, C);
-    let a = nibble(U1, i);
-    if (a != 0) pointAdd(ACC, ACC, gt + <usize>a * PT, C);
-    let b = nibble(U2, i);
-    if (b != 0) pointAdd(ACC, ACC, qt + <usize>b * PT, C);
+  for (let i = (l1 > l2 ? l1 : l2) - 1; i >= 0; i--) {
+    pointDouble(ACC, ACC, C);
+    if (i < l1) addDigit(ACC, <i32>load<i8>(NAF1 + <usize>i), gt, C);
+    if (i < l2) addDigit(ACC, <i32>load<i8>(NAF2 + <usize>i), qt, C);
   }
   if (isInfinity(ACC, C)) return false;
   // x(ACC) mod n == r  <=>  X == r' Z^2 for r' in {r, r + n} with r' < p (no inversion).

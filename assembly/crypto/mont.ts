@@ -156,7 +156,35 @@ export function montMul(out: usize, a: usize, b: usize, M: Modulus): void {
     let s2 = (s1 & 0xffffffff) + q * m0;
     let c1 = s1 >> 32;
     let c2 = s2 >> 32;
-    for (let j: usize = 1; j < n; j++) {
+    let j: usize = 1;
+    if ((n & 1) == 0) {
+      // even limb count: one single step, then pairs read as aligned 64-bit words
+      s1 = <u64>load<u32>(T, 4) + <u64>load<u32>(a, 4) * bi + c1;
+      c1 = s1 >> 32;
+      s2 = (s1 & 0xffffffff) + q * <u64>load<u32>(m, 4) + c2;
+      c2 = s2 >> 32;
+      let prev = s2 & 0xffffffff; // T[0] pending, stored together with T[1]
+      for (j = 2; j < n; j += 2) {
+        let o = j << 2;
+        let tw = load<u64>(T + o), aw = load<u64>(a + o), mw = load<u64>(m + o);
+        s1 = (tw & 0xffffffff) + (aw & 0xffffffff) * bi + c1;
+        c1 = s1 >> 32;
+        s2 = (s1 & 0xffffffff) + q * (mw & 0xffffffff) + c2;
+        c2 = s2 >> 32;
+        store<u64>(T + o - 8, prev | (s2 << 32));
+        s1 = (tw >> 32) + (aw >> 32) * bi + c1;
+        c1 = s1 >> 32;
+        s2 = (s1 & 0xffffffff) + q * (mw >> 32) + c2;
+        c2 = s2 >> 32;
+        prev = s2 & 0xffffffff;
+      }
+      store<u32>(T + (n << 2) - 8, <u32>prev);
+      let s = <u64>load<u32>(T + (n << 2)) + c1 + c2;
+      store<u32>(T + (n << 2) - 4, <u32>s);
+      store<u32>(T + (n << 2), <u32>(s >> 32));
+      continue;
+    }
+    for (; j < n; j++) {
       let o = j << 2;
       s1 = <u64>load<u32>(T + o) + <u64>load<u32>(a + o) * bi + c1;
       c1 = s1 >> 32;
@@ -183,28 +211,31 @@ export function fromMont(out: usize, a: usize, M: Modulus): void {
   montMul(out, a, ONE_PLAIN, M);
 }
 
-const POW_BASE: usize = memory.data(MAX_LIMBS * 4, 8);
+const POW_TABLE: usize = memory.data(16 * MAX_LIMBS * 4, 8);
 
 /**
- * out = base^e in Montgomery form, left to right; e is little-endian limbs (eLimbs of them).
- * base is in Montgomery form. Not constant time: only used with public exponents and, for
- * inversions, with public values (signatures and public keys).
+ * out = base^e in Montgomery form with a fixed 4-bit window (base^0..base^15 precomputed);
+ * e is little-endian limbs (eLimbs of them), base is in Montgomery form. Not constant time:
+ * used with public exponents and, for inversions, with public values only.
  */
 export function montPow(out: usize, base: usize, e: usize, eLimbs: i32, M: Modulus): void {
   let n = <usize>M.n << 2;
-  memory.copy(POW_BASE, base, n);
-  memory.copy(out, M.one, n);
+  memory.copy(POW_TABLE, M.one, n);
+  memory.copy(POW_TABLE + n, base, n);
+  for (let i: usize = 2; i < 16; i++) montMul(POW_TABLE + i * n, POW_TABLE + (i - 1) * n, POW_TABLE + n, M);
   let started = false;
-  for (let i = eLimbs - 1; i >= 0; i--) {
-    let w = load<u32>(e + (<usize>i << 2));
-    for (let b = 31; b >= 0; b--) {
-      if (started) montMul(out, out, out, M);
-      if ((w >>> b) & 1) {
-        if (started) montMul(out, out, POW_BASE, M);
-        else { memory.copy(out, POW_BASE, n); started = true; }
-      }
+  for (let i = eLimbs * 8 - 1; i >= 0; i--) {
+    let d = <usize>((load<u32>(e + (<usize>(i >> 3) << 2)) >>> ((<u32>i & 7) << 2)) & 15);
+    if (started) {
+      montMul(out, out, out, M); montMul(out, out, out, M);
+      montMul(out, out, out, M); montMul(out, out, out, M);
+      if (d != 0) montMul(out, out, POW_TABLE + d * n, M);
+    } else if (d != 0) {
+      memory.copy(out, POW_TABLE + d * n, n);
+      started = true;
     }
   }
+  if (!started) memory.copy(out, M.one, n);
 }
 
 /**

@@ -90,9 +90,10 @@ export class CellauthRoot extends RootContext {
   refetchForUnknownKey(p: ProviderKeys, streamId: u32): bool {
     if (!p.isRemote) return false;
     if (p.sync()) return false;   // caller retries with the newer set at once
-    const now = nowMillis();
-    if (!this.fetchKeys(p, now, p.rule.remote!.refetchIntervalMs)) return false;
-    this.stats!.event(Event.JwksRefetchUnknownKid);
+    if (!p.inFlight) {
+      if (!this.fetchKeys(p, nowMillis(), p.rule.remote!.refetchIntervalMs)) return false;
+      this.stats!.event(Event.JwksRefetchUnknownKid);
+    }
     let list = this.keyWaiters.has(p.rule.index) ? this.keyWaiters.get(p.rule.index) : new Array<u32>();
     list.push(streamId);
     this.keyWaiters.set(p.rule.index, list);
@@ -113,6 +114,7 @@ export class CellauthRoot extends RootContext {
       return false;
     }
     this.pending.set(token, new Pending(CallKind.Jwks, p, 0));
+    p.inFlight = true;
     return true;
   }
 
@@ -138,6 +140,7 @@ export class CellauthRoot extends RootContext {
   }
 
   private onJwksResponse(p: ProviderKeys, headers: u32, bodySize: u32): void {
+    p.inFlight = false;
     const status = callResponseStatus(headers);
     const body = callResponseBody(bodySize, MAX_JWKS_BYTES);
     if (status == 200 && body !== null && p.storeFetched(String.UTF8.decode(body), nowMillis())) {

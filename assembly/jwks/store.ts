@@ -10,6 +10,7 @@ export class ProviderKeys {
   version: u32 = 0;          // bumps whenever this worker's key set changes (invalidates cached tokens)
   fetchedAtMs: i64 = 0;
   lastError: string = "";
+  inFlight: bool = false;    // this worker has a fetch outstanding
   private sharedCas: u32 = 0;
   readonly dataKey: string;
   readonly leaseKey: string;

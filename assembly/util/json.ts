@@ -15,7 +15,7 @@ export enum JsonKind { Null = 0, Bool = 1, Number = 2, String = 3, Array = 4, Ob
 const NO_VALUES: JsonValue[] = [];
 const NO_KEYS: string[] = [];
 
-// Hard ceiling for maxDepth: recursion depth is bounded so a caller cannot ask for a stack overflow.
+// Hard ceiling for maxDepth, so a caller cannot make the container stacks grow without bound.
 const DEPTH_CEILING: i32 = 1024;
 
 export class JsonValue {
@@ -203,7 +203,7 @@ function writeScalar(w: Utf16Writer, v: JsonValue): void {
   }
 }
 
-// Iterative for the same reason as the reader: no recursion, so no shadow-stack overflow.
+// Iterative for the same reason as the reader below: no recursion, so no shadow-stack overflow.
 function writeValue(w: Utf16Writer, root: JsonValue): void {
   const stack = new Array<JsonValue>();
   const index = new Array<i32>();

@@ -1,6 +1,6 @@
 // Loads build/crypto.wasm (assembly/crypto/exports.ts) into Node and wraps its pointer/length
 // exports in byte-array functions. Builds the module first if it is missing.
-import { readFileSync, existsSync } from 'node:fs';
+import { readFileSync, existsSync, readdirSync, statSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
@@ -18,8 +18,11 @@ export function hashOf(name: string): Hash {
   throw new Error(`unsupported hash ${name}`);
 }
 
+/** Builds build/crypto.wasm when it is missing or older than any assembly/crypto source. */
 export function ensureBuilt(): void {
-  if (existsSync(wasmPath)) return;
+  const srcDir = path.join(repoRoot, 'assembly/crypto');
+  const newest = Math.max(...readdirSync(srcDir).map((f) => statSync(path.join(srcDir, f)).mtimeMs));
+  if (existsSync(wasmPath) && statSync(wasmPath).mtimeMs >= newest) return;
   execFileSync(path.join(repoRoot, 'node_modules/.bin/asc'), ['--config', 'asconfig.crypto.json', '--target', 'release'],
     { cwd: repoRoot, stdio: 'inherit' });
 }

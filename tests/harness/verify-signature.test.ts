@@ -1,7 +1,7 @@
 // The emulator's `verify_signature` foreign function: protobuf decode, node:crypto verify, encode.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { generateKeyPairSync, sign } from 'node:crypto';
+import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import { WasmResult } from '../host/abi.ts';
 import { decodeFields, encodeVerifyArgs, verifySignatureForeign } from '../host/verify-signature.ts';
 
@@ -24,13 +24,13 @@ for (const [name, kind, opts, hash] of [
   ['ES384 (DER signature)', 'ec', { namedCurve: 'P-384' }, 'sha384'],
 ] as const) {
   test(`${name}: valid verifies; tampered text, signature or wrong key does not`, () => {
-    const { publicKey, privateKey } = generateKeyPairSync(kind as 'rsa', opts as any);
+    const { publicKey, privateKey } = generateKeyPairSync(kind as 'rsa', opts as any) as unknown as { publicKey: KeyObject; privateKey: KeyObject };
     const der = publicKey.export({ format: 'der', type: 'spki' });
     const sig = sign(hash, text, privateKey); // EC: node signs DER ECDSA-Sig-Value by default
     assert.deepEqual(answer(encodeVerifyArgs({ hash, publicKey: der, signature: sig, text })), { ok: true, error: '' });
     assert.equal(answer(encodeVerifyArgs({ hash, publicKey: der, signature: sig, text: flip(text, 3) })).ok, false);
     assert.equal(answer(encodeVerifyArgs({ hash, publicKey: der, signature: flip(sig, sig.length - 1), text })).ok, false);
-    const other = generateKeyPairSync(kind as 'rsa', opts as any).publicKey.export({ format: 'der', type: 'spki' });
+    const other = (generateKeyPairSync(kind as 'rsa', opts as any).publicKey as unknown as KeyObject).export({ format: 'der', type: 'spki' });
     assert.equal(answer(encodeVerifyArgs({ hash, publicKey: other, signature: sig, text })).ok, false);
     // The same key as PEM in field 5.
     const pem = publicKey.export({ format: 'pem', type: 'spki' }).toString();

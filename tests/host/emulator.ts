@@ -44,8 +44,6 @@ export interface Ctx {
   root: Ctx;
   stream?: Stream;
   tickPeriodMs?: number;
-  /** Set on the root context only while proxy_on_http_call_response runs, as in Envoy. */
-  callResponse?: { headers: HeaderMap; body: Uint8Array; trailers: HeaderMap } | null;
   properties: Map<string, Uint8Array>;
 }
 
@@ -88,6 +86,8 @@ export class ProxyWasmHost {
   pluginConfiguration = new Uint8Array(0);
   readonly metricById = new Map<number, Metric>();
   doneCalls = 0;
+  /** Set only while proxy_on_http_call_response runs (null for a failed call). */
+  callResponse: { headers: HeaderMap; body: Uint8Array; trailers: HeaderMap } | null = null;
 
   /** Every log line the module wrote (proxy_log and WASI). */
   readonly logs: LogEntry[] = [];
@@ -226,7 +226,7 @@ export class ProxyWasmHost {
   timeoutCall(token: number): void { this.deliver(token, 'timeout'); }
   /** What Envoy's async client answers when the cluster has no reachable host. */
   unreachable(token: number): void {
-    this.deliver(token, { status: 503, headers: { 'content-type': 'text/plain' }, body: 'upstream connect error or disconnect/reset before headers. reset reason: connection failure' });
+    this.deliver(token, { status: 503, headers: { 'content-type': 'text/plain' }, body: 'upstream connect error or disconnect/reset before headers. reset reason: remote connection failure' });
   }
 
   // ---- requests ----
@@ -406,16 +406,16 @@ export class ProxyWasmHost {
       const body = typeof answer.body === 'string' ? new TextEncoder().encode(answer.body) : answer.body ?? new Uint8Array(0);
       const headers = HeaderMap.from([[':status', String(answer.status)], ...HeaderMap.from(answer.headers).pairs]);
       if (body.length > 0 && headers.get('content-length') === undefined) headers.add('content-length', String(body.length));
-      this.root.callResponse = { headers, body, trailers: HeaderMap.from(answer.trailers) };
+      this.callResponse = { headers, body, trailers: HeaderMap.from(answer.trailers) };
     } else {
-      this.root.callResponse = null;
+      this.callResponse = null;
     }
-    const cr = this.root.callResponse;
+    const cr = this.callResponse;
     try {
       this.invoke(this.root.id, 'proxy_on_http_call_response', this.root.id, token,
         cr ? cr.headers.pairs.length : 0, cr ? cr.body.length : 0, cr ? cr.trailers.pairs.length : 0);
     } finally {
-      this.root.callResponse = undefined;
+      this.callResponse = null;
     }
     if (this.traps.length) this.failAllStreams();
   }
@@ -444,10 +444,8 @@ export class ProxyWasmHost {
     const l = s.local!;
     const h = HeaderMap.from([[':status', String(l.status)]]);
     for (const [k, v] of l.headers) h.add(k, v);
-    if (l.body.length > 0) {
-      h.add('content-length', String(l.body.length));
-      if (h.get('content-type') === undefined) h.add('content-type', 'text/plain');
-    }
+    h.add('content-length', String(l.body.length));
+    if (l.body.length > 0 && h.get('content-type') === undefined) h.add('content-type', 'text/plain');
     s.response = h;
     this.invoke(s.ctx.id, 'proxy_on_response_headers', s.ctx.id, h.pairs.length, l.body.length === 0 ? 1 : 0);
     this.finish(s, this.traps.length ? 'trap' : 'local');

@@ -18,8 +18,9 @@ export function envImports(h: ProxyWasmHost): Record<string, Fn> {
     switch (type) {
       case MapType.RequestHeaders: return c.stream?.request ?? null;
       case MapType.ResponseHeaders: return c.stream?.response ?? null;
-      case MapType.HttpCallResponseHeaders: return c.callResponse?.headers ?? null;
-      case MapType.HttpCallResponseTrailers: return c.callResponse?.trailers ?? null;
+      // Envoy 1.40 keeps the call response readable after set_effective_context (measured).
+      case MapType.HttpCallResponseHeaders: return h.callResponse?.headers ?? null;
+      case MapType.HttpCallResponseTrailers: return h.callResponse?.trailers ?? null;
       default: return null;
     }
   }
@@ -30,7 +31,7 @@ export function envImports(h: ProxyWasmHost): Record<string, Fn> {
       case BufferType.VmConfiguration: return h.vmConfiguration;
       // Envoy exposes the plugin configuration only while the plugin is being configured.
       case BufferType.PluginConfiguration: return h.configuring ? h.pluginConfiguration : null;
-      case BufferType.HttpCallResponseBody: return c.callResponse?.body ?? null;
+      case BufferType.HttpCallResponseBody: return h.callResponse?.body ?? null;
       case BufferType.HttpRequestBody: return c.stream?.body ?? null;
       default: return null;
     }
@@ -99,8 +100,9 @@ export function envImports(h: ProxyWasmHost): Record<string, Fn> {
     proxy_get_header_map_pairs(type: number, ptrPtr: number, sizePtr: number): number {
       if (u32(type) > MAP_TYPE_MAX) return R.BadArgument;
       const m = headerMap(u32(type));
-      if (m === null) return R.BadArgument;
-      const bytes = m.pairs.length === 0 ? new Uint8Array(0) : encodePairs(m.pairs);
+      // Envoy 1.40 answers Ok with no pairs for a map that is not available yet (measured);
+      // get/add/replace/remove/size answer BadArgument.
+      const bytes = m === null || m.pairs.length === 0 ? new Uint8Array(0) : encodePairs(m.pairs);
       return mem().copyOut(bytes, ptrPtr, sizePtr) ? R.Ok : R.InvalidMemoryAccess;
     },
     proxy_set_header_map_pairs(type: number, ptr: number, size: number): number {

@@ -12,9 +12,14 @@ export function buildProbe(): string {
   if (built) return built.path;
   const dir = mkdtempSync(join(tmpdir(), 'cellauth-probe-'));
   const out = join(dir, 'probe.wasm');
-  execFileSync(join(root, 'node_modules/.bin/asc'), [
-    'tests/harness/fixtures/probe-filter.ts', '--config', 'tests/harness/fixtures/probe.asconfig.json', '--outFile', out,
-  ], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
+  try {
+    execFileSync(join(root, 'node_modules/.bin/asc'), [
+      'tests/harness/fixtures/probe-filter.ts', '--config', 'tests/harness/fixtures/probe.asconfig.json', '--outFile', out,
+    ], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
+  } catch (e) {
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
   built = { path: out, dir };
   process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
   return out;

@@ -385,3 +385,24 @@ describe("json: many members", () => {
     expect<bool>(parseJson("{" + parts.join(",") + "}") !== null).toBe(true, lastJsonError());
   });
 });
+
+describe("json: long strings", () => {
+  it("a long plain prefix followed by an escape", () => {
+    const head = "x".repeat(5000);
+    expect<string>(ok("\"" + head + "\\n\"").str).toBe(head + "\n");
+  });
+  it("a long non-ASCII string", () => {
+    const s = "é😀中".repeat(3000);
+    const v = ok(jsonQuote(s));
+    expect<string>(v.str).toBe(s);
+    expect<i32>(v.str.length).toBe(12000);
+  });
+  it("a long plain string (fast path)", () => {
+    const s = "abc".repeat(10000);
+    expect<string>(ok("[\"" + s + "\",\"\"]").items[0].str).toBe(s);
+  });
+  it("an invalid byte after a long plain prefix is still refused", () => {
+    expect<JsonValue | null>(parseJson("\"" + "x".repeat(1000) + "\x01\"")).toBeNull();
+    expect<string>(lastJsonError()).toBe("control character in string at 1001");
+  });
+});

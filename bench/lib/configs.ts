@@ -1,0 +1,96 @@
+// The Envoy filter chains under test. Every listener answers with a direct_response 200, so no
+// upstream process competes with Envoy and wrk for the two cores; only the auth filter differs.
+import type { EnvoyConfigSpec, HttpFilterSpec } from '../../tests/lib/envoy-config.ts';
+import { AUDIENCE, CELL, ISSUER } from './tokens.ts';
+
+export type ConfigId = 'noauth' | 'jwt_authn' | 'jwt_authn_cache' | 'cellauth_host' | 'cellauth_wasm' | 'cellauth_authz' | 'ext_authz';
+
+export interface BenchConfig {
+  id: ConfigId;
+  label: string;
+  /** Needs an STS (and OPA) on cluster `sts`. */
+  needsSts: boolean;
+  /** Requests carry the STS /authorize JSON body (see `requestShape`). */
+  bodyRequests: boolean;
+  /** Tokens are ignored: one workload is enough. */
+  ignoresTokens: boolean;
+  spec(jwks: object, stsPort: number): EnvoyConfigSpec;
+}
+
+const T = (t: string) => `type.googleapis.com/${t}`;
+export const LISTENER = 'bench';
+const ok = { status: 200, body: 'ok\n' };
+
+function chain(filters: HttpFilterSpec[], stsPort?: number): EnvoyConfigSpec {
+  return {
+    listeners: [{ name: LISTENER, filters, routes: [{ prefix: '/', directResponse: ok }] }],
+    ...(stsPort ? { clusters: { sts: stsPort } } : {}),
+  };
+}
+
+function jwtAuthn(jwks: object, cache: boolean): HttpFilterSpec {
+  return { raw: {
+    name: 'envoy.filters.http.jwt_authn',
+    typed_config: {
+      '@type': T('envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication'),
+      providers: {
+        bench: {
+          issuer: ISSUER,
+          audiences: [AUDIENCE],
+          local_jwks: { inline_string: JSON.stringify(jwks) },
+          ...(cache ? { jwt_cache_config: { jwt_cache_size: 1000 } } : {}),
+        },
+      },
+      rules: [{ match: { prefix: '/' }, requires: { provider_name: 'bench' } }],
+    },
+  } };
+}
+
+function cellauth(jwks: object, crypto: 'auto' | 'wasm', authz: boolean): HttpFilterSpec {
+  return { wasm: { pluginConfig: {
+    version: 'v1', cell: CELL, workload: CELL, crypto,
+    // Same size as jwt_authn's jwt_cache_size, so the cache-hit comparison is like for like.
+    tokenCache: { maxEntries: 1000 },
+    jwtRules: [{ issuer: ISSUER, audiences: [AUDIENCE], jwks }],
+    ...(authz ? { authorization: { cluster: 'sts', timeoutMs: 2000, cacheTtlSeconds: 30 } } : {}),
+  } } };
+}
+
+// Cellery's model: every request goes to the STS. The STS has no ext_authz-shaped endpoint, so the
+// check request is made to land on POST /authorize itself: the client asks for /authorize with
+// the STS's JSON body, and ext_authz forwards method, path, content-type and the body unchanged.
+function extAuthz(stsPort: number): HttpFilterSpec {
+  return { raw: {
+    name: 'envoy.filters.http.ext_authz',
+    typed_config: {
+      '@type': T('envoy.extensions.filters.http.ext_authz.v3.ExtAuthz'),
+      transport_api_version: 'V3',
+      http_service: {
+        server_uri: { uri: `http://127.0.0.1:${stsPort}`, cluster: 'sts', timeout: '2s' },
+        authorization_request: { allowed_headers: { patterns: [{ exact: 'content-type' }] } },
+      },
+      with_request_body: { max_request_bytes: 16384, allow_partial_message: false },
+      failure_mode_allow: false,
+    },
+  } };
+}
+
+export const CONFIGS: BenchConfig[] = [
+  { id: 'noauth', label: 'no auth', needsSts: false, bodyRequests: false, ignoresTokens: true, spec: () => chain([]) },
+  { id: 'jwt_authn', label: 'jwt_authn (no cache)', needsSts: false, bodyRequests: false, ignoresTokens: false, spec: (j) => chain([jwtAuthn(j, false)]) },
+  { id: 'jwt_authn_cache', label: 'jwt_authn + jwt_cache', needsSts: false, bodyRequests: false, ignoresTokens: false, spec: (j) => chain([jwtAuthn(j, true)]) },
+  { id: 'cellauth_host', label: 'cellauth host crypto', needsSts: false, bodyRequests: false, ignoresTokens: false, spec: (j) => chain([cellauth(j, 'auto', false)]) },
+  { id: 'cellauth_wasm', label: 'cellauth AS crypto', needsSts: false, bodyRequests: false, ignoresTokens: false, spec: (j) => chain([cellauth(j, 'wasm', false)]) },
+  { id: 'cellauth_authz', label: 'cellauth + STS authz (cached)', needsSts: true, bodyRequests: true, ignoresTokens: false, spec: (j, p) => chain([cellauth(j, 'auto', true)], p) },
+  { id: 'ext_authz', label: 'ext_authz → STS per request', needsSts: true, bodyRequests: true, ignoresTokens: false, spec: (_j, p) => chain([extAuthz(p)], p) },
+];
+
+/** The request body both STS configurations send (the STS /authorize contract) before the token. */
+export function authorizeBodyPrefix(): string {
+  const b = JSON.stringify({
+    requestId: 'bench', destination: { cellName: CELL, workload: CELL },
+    requestContext: { host: 'bench', path: '/authorize', method: 'POST', protocol: 'HTTP/1.1' },
+    jwt: 'TOKEN',
+  });
+  return b.slice(0, b.indexOf('TOKEN'));
+}

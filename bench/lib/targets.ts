@@ -1,0 +1,49 @@
+// Ratios to native jwt_authn and the issue-5 targets, computed from one run's rows.
+// Reported, never asserted: speed belongs in the report, not in tests.
+import type { ConfigId } from './configs.ts';
+import type { Row } from './matrix.ts';
+import type { SoakResult } from './soak.ts';
+
+export function find(rows: Row[], config: ConfigId, workload: string): Row | undefined {
+  return rows.find((r) => r.config === config && r.workload === workload);
+}
+
+/** rps ratio of `row` to the same workload under `base`; undefined when either is missing. */
+export function ratio(rows: Row[], row: Row, base: ConfigId): number | undefined {
+  const b = find(rows, base, row.workload);
+  return b && b.wrk.rps > 0 ? row.wrk.rps / b.wrk.rps : undefined;
+}
+
+export interface Target { what: string; target: string; measured: string; met: boolean | null }
+
+const f2 = (x: number) => x.toFixed(2);
+
+export function evaluateTargets(rows: Row[], soak?: SoakResult): Target[] {
+  const out: Target[] = [];
+  for (const alg of ['RS256', 'ES256']) {
+    const single = `${alg} single`;
+    const distinct = `${alg} distinct`;
+    const c = find(rows, 'cellauth_host', single);
+    const n = find(rows, 'jwt_authn_cache', single);
+    out.push(c && n
+      ? { what: `cache-hit throughput (${alg})`, target: '>= 0.90x jwt_authn+cache', measured: `${f2(c.wrk.rps / n.wrk.rps)}x (${c.wrk.rps.toFixed(0)} vs ${n.wrk.rps.toFixed(0)} req/s)`, met: c.wrk.rps >= 0.9 * n.wrk.rps }
+      : { what: `cache-hit throughput (${alg})`, target: '>= 0.90x', measured: 'not run', met: null });
+    out.push(c && n
+      ? { what: `cache-hit p99 (${alg})`, target: '<= jwt_authn+cache p99 + 50 µs', measured: `${c.wrk.p99_us} µs vs ${n.wrk.p99_us} µs (${c.wrk.p99_us - n.wrk.p99_us >= 0 ? '+' : ''}${c.wrk.p99_us - n.wrk.p99_us} µs)`, met: c.wrk.p99_us <= n.wrk.p99_us + 50 }
+      : { what: `cache-hit p99 (${alg})`, target: '<= native + 50 µs', measured: 'not run', met: null });
+    const cd = find(rows, 'cellauth_host', distinct);
+    const nd = find(rows, 'jwt_authn', distinct);
+    out.push(cd && nd
+      ? { what: `distinct-token throughput, host crypto (${alg})`, target: '>= 0.80x jwt_authn (no cache)', measured: `${f2(cd.wrk.rps / nd.wrk.rps)}x (${cd.wrk.rps.toFixed(0)} vs ${nd.wrk.rps.toFixed(0)} req/s)`, met: cd.wrk.rps >= 0.8 * nd.wrk.rps }
+      : { what: `distinct-token throughput (${alg})`, target: '>= 0.80x', measured: 'not run', met: null });
+    const a = find(rows, 'cellauth_authz', single);
+    const x = find(rows, 'ext_authz', single);
+    out.push(a && x
+      ? { what: `authz with decision cache vs ext_authz per request (${alg}, one token)`, target: '>= 3x', measured: `${f2(a.wrk.rps / x.wrk.rps)}x (${a.wrk.rps.toFixed(0)} vs ${x.wrk.rps.toFixed(0)} req/s)`, met: a.wrk.rps >= 3 * x.wrk.rps }
+      : { what: `authz with decision cache vs ext_authz (${alg})`, target: '>= 3x', measured: 'pending (STS configurations did not run)', met: null });
+  }
+  out.push(soak
+    ? { what: 'wasm memory across the soak', target: 'no growth after warm-up', measured: soak.summary, met: soak.flat }
+    : { what: 'wasm memory across the soak', target: 'no growth after warm-up', measured: 'run BENCH_SOAK=1 npm run bench', met: null });
+  return out;
+}

@@ -1,0 +1,139 @@
+// The cell's STS: its JSON config and Rego policies as ConfigMaps, a Deployment with the STS
+// container and an OPA sidecar on 127.0.0.1:8181, a Service, a ServiceAccount (its mesh
+// identity), and a Sidecar resource. The STS binds 127.0.0.1 only, and Istio delivers inbound
+// traffic to the pod IP, so the Sidecar's ingress defaultEndpoint forwards to 127.0.0.1.
+import { readFileSync } from "node:fs";
+import { basename } from "node:path";
+import { Sidecar } from "@kubernetes-models/istio/networking.istio.io/v1beta1/Sidecar";
+import { Deployment } from "kubernetes-models/apps/v1/Deployment";
+import { ConfigMap } from "kubernetes-models/v1/ConfigMap";
+import { Service } from "kubernetes-models/v1/Service";
+import { ServiceAccount } from "kubernetes-models/v1/ServiceAccount";
+import { CellError } from "../yaml-source.ts";
+import type { Cell } from "../cell.ts";
+import { cellLabels, OPA_PORT, stsJwksUri, stsName } from "../names.ts";
+import { stsRegex } from "../paths.ts";
+import { checked, type Rendered } from "./model.ts";
+
+export const STS_CONFIG_DIR = "/etc/cellauth";
+export const STS_KEYS_DIR = "/var/run/cellauth/keys";
+
+/** The STS config file (config/sts.schema.json); defaults are left to the STS. */
+export function stsConfig(cell: Cell): Record<string, unknown> {
+  return {
+    version: "v1",
+    cell: cell.name,
+    namespace: cell.namespace,
+    port: cell.sts.port,
+    keysDir: STS_KEYS_DIR,
+    tokenLifetimeSeconds: cell.tokenLifetimeSeconds,
+    ...(cell.globalIssuer ? { globalJWKS: { issuer: cell.globalIssuer.issuer, uri: cell.globalIssuer.jwksUri } } : {}),
+    trustedPeers: cell.trustedPeers.map((p) => ({ cell: p.cell, namespace: p.namespace, jwksUri: stsJwksUri(p.cell, p.namespace, p.stsPort) })),
+    opa: { url: `http://127.0.0.1:${OPA_PORT}` },
+    unsecuredPaths: cell.unsecuredPaths.map(stsRegex),
+  };
+}
+
+/** The Rego files, keyed by file name (one ConfigMap, so names must be unique). */
+function policyData(cell: Cell): Record<string, string> {
+  const data: Record<string, string> = {};
+  for (const p of cell.policies) {
+    try {
+      data[basename(p.path)] = readFileSync(p.path, "utf8");
+    } catch (e) {
+      throw new CellError(cell.file, p.line, "policies", `cannot read ${p.path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+  }
+  return data;
+}
+
+// An exec probe: the STS listens on 127.0.0.1, where kubelet's (and Istio's rewritten) HTTP
+// probes, which target the pod IP, cannot reach it.
+const probe = (port: number, path: string) => ({
+  exec: { command: ["node", "-e", `fetch("http://127.0.0.1:${port}${path}").then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))`] },
+  periodSeconds: 10,
+  timeoutSeconds: 5,
+});
+
+const hardened = {
+  allowPrivilegeEscalation: false,
+  readOnlyRootFilesystem: true,
+  runAsNonRoot: true,
+  capabilities: { drop: ["ALL"] },
+};
+
+export function stsManifests(cell: Cell): Rendered[] {
+  const name = stsName(cell.name);
+  const ns = cell.namespace;
+  const labels = { ...cellLabels(cell), app: name };
+  const configMap = `${name}-config`;
+  const policies = `${name}-policies`;
+  return [
+    checked(`serviceaccount-${name}`, new ServiceAccount({ metadata: { name, namespace: ns, labels } })),
+    checked(`configmap-${configMap}`, new ConfigMap({
+      metadata: { name: configMap, namespace: ns, labels },
+      data: { "sts.json": `${JSON.stringify(stsConfig(cell), null, 2)}\n` },
+    })),
+    checked(`configmap-${policies}`, new ConfigMap({ metadata: { name: policies, namespace: ns, labels }, data: policyData(cell) })),
+    checked(`deployment-${name}`, new Deployment({
+      metadata: { name, namespace: ns, labels },
+      spec: {
+        // One replica: each STS generates its signing key into an emptyDir; peers pick up a new
+        // key after a restart through the unknown-kid JWKS refetch.
+        replicas: 1,
+        selector: { matchLabels: { app: name } },
+        template: {
+          metadata: { labels },
+          spec: {
+            serviceAccountName: name,
+            securityContext: { runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000, fsGroup: 1000, seccompProfile: { type: "RuntimeDefault" } },
+            containers: [
+              {
+                name: "sts",
+                image: cell.sts.image,
+                args: ["--config", `${STS_CONFIG_DIR}/sts.json`],
+                ports: [{ name: "http", containerPort: cell.sts.port }],
+                readinessProbe: probe(cell.sts.port, "/readyz"),
+                livenessProbe: { ...probe(cell.sts.port, "/healthz"), initialDelaySeconds: 10 },
+                resources: { requests: { cpu: "50m", memory: "96Mi" }, limits: { memory: "256Mi" } },
+                securityContext: hardened,
+                volumeMounts: [
+                  { name: "config", mountPath: STS_CONFIG_DIR, readOnly: true },
+                  { name: "keys", mountPath: STS_KEYS_DIR },
+                  { name: "tmp", mountPath: "/tmp" },
+                ],
+              },
+              {
+                name: "opa",
+                image: cell.sts.opaImage,
+                // --ignore=.* skips the ConfigMap volume's ..data and ..<timestamp> entries, which
+                // would otherwise load every policy twice.
+                args: ["run", "--server", "--addr", `127.0.0.1:${OPA_PORT}`, "--ignore=.*", "--skip-version-check", "--watch", "/policies"],
+                resources: { requests: { cpu: "25m", memory: "64Mi" }, limits: { memory: "256Mi" } },
+                securityContext: hardened,
+                volumeMounts: [{ name: "policies", mountPath: "/policies", readOnly: true }],
+              },
+            ],
+            volumes: [
+              { name: "config", configMap: { name: configMap } },
+              { name: "policies", configMap: { name: policies } },
+              { name: "keys", emptyDir: { medium: "Memory", sizeLimit: "1Mi" } },
+              { name: "tmp", emptyDir: { sizeLimit: "64Mi" } },
+            ],
+          },
+        },
+      },
+    })),
+    checked(`service-${name}`, new Service({
+      metadata: { name, namespace: ns, labels },
+      spec: { selector: { app: name }, ports: [{ name: "http", port: cell.sts.port, targetPort: "http", appProtocol: "http" }] },
+    })),
+    checked(`sidecar-${name}`, new Sidecar({
+      metadata: { name, namespace: ns, labels },
+      spec: {
+        workloadSelector: { labels: { app: name } },
+        ingress: [{ port: { number: cell.sts.port, protocol: "HTTP", name: "http" }, defaultEndpoint: `127.0.0.1:${cell.sts.port}` }],
+      },
+    })),
+  ];
+}

@@ -1,0 +1,250 @@
+// The two-cell topology of the demo and of tests/e2e, all real processes on 127.0.0.1:
+//
+//   client ─edge JWT─► global gateway ─► reviews gateway ─► reviews-service sidecar (inbound) ─► reviews-service
+//                      (verify edge)     (exchange at       (verify, authorize at STS-reviews,       │ GET customer-products--
+//                                         STS-reviews)       store user context)                     ▼ categories-service
+//                                                            reviews-service sidecar (outbound: token for customer-products)
+//                                                                   ─► categories-service sidecar (inbound: verify with
+//                                                                      STS-reviews' JWKS, authorize at STS-customer-products)
+//                                                                      ─► categories-service
+//
+// One Envoy per role group: each sidecar pair, each gateway. Envoy listeners bind port 0, so an
+// Envoy can only point at what already runs: they start from the last hop back to the first.
+import { mkdtempSync, rmSync, copyFileSync, readdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, basename } from "node:path";
+import { startOpa, startSts, seedPolicyDir, defaultPolicyDir, waitFor, type OpaProcess, type StsProcess } from "../tests/lib/sts-process.ts";
+import { createGlobalIssuer, type GlobalIssuer } from "../tests/lib/global-issuer.ts";
+import { startJwksServer, type JwksServer } from "../tests/lib/jwks-server.ts";
+import { startEnvoy, type Envoy } from "../tests/lib/envoy.ts";
+import { startCategoriesService, startReviewsService, type Service } from "./services.ts";
+import { startTcpProxy, type TcpProxy } from "./tcp-proxy.ts";
+import { cellGatewayConfig, globalGatewayConfig, inboundConfig, outboundConfig, type AuthzTuning } from "./filter-configs.ts";
+
+export const EDGE_AUDIENCE = "https://shop.cellauth.local";
+export const CELLS = ["reviews", "customer-products"] as const;
+export type CellName = (typeof CELLS)[number];
+
+export interface TopologyOptions {
+  /** Filter-side authorization decision cache of both sidecars (default 1 s; 0 = none). */
+  authzCacheTtlSeconds?: number;
+  /** The sidecars' authorization timeout (default 1000 ms). */
+  authzTimeoutMs?: number;
+  /** Envoy log level for the wasm component (default "warn"). */
+  wasmLogLevel?: string;
+}
+
+export interface Cell {
+  opa: OpaProcess;
+  sts: StsProcess;
+}
+
+export interface Topology {
+  issuer: GlobalIssuer;
+  cells: Record<CellName, Cell>;
+  envoys: { categoriesSidecar: Envoy; reviewsSidecar: Envoy; reviewsGateway: Envoy; globalGateway: Envoy };
+  /** Where clients call: the global gateway, and (for the bogus client) a sidecar directly. */
+  urls: { globalGateway: string; reviewsSidecar: string; categoriesSidecar: string };
+  /** customer-products' sidecar reaches its STS through this real, delay-capable TCP proxy. */
+  customerProductsStsProxy: TcpProxy;
+  authz: AuthzTuning;
+  /** A fresh edge token for `sub`, from the local global issuer. */
+  userToken(sub: string, expiresIn?: number): Promise<string>;
+  /** Drops the seed policy into customer-products' OPA and waits until OPA and every cache follow it. */
+  applySeedPolicy(): Promise<void>;
+  /** SIGKILLs a cell's STS and starts it again on the same port with the same keys. */
+  restartSts(cell: CellName, downtime?: () => Promise<void>): Promise<void>;
+  /** SIGKILLs a cell's OPA and starts a new one (same policies), pointing the STS at it. */
+  restartOpa(cell: CellName, downtime?: () => Promise<void>): Promise<void>;
+  stop(): Promise<void>;
+}
+
+const SEED = join(seedPolicyDir, "customer-products.rego");
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Runs `fn` over `items` and collects the first error after all settle (so cleanup is complete). */
+async function settleAll(fns: (() => Promise<unknown>)[]): Promise<void> {
+  const results = await Promise.allSettled(fns.map((f) => f()));
+  const failed = results.find((r) => r.status === "rejected") as PromiseRejectedResult | undefined;
+  if (failed) throw failed.reason;
+}
+
+/** Asks OPA directly whether the seed's denial is in force for a reviews -> categories-service call. */
+async function seedInForce(opa: OpaProcess): Promise<boolean> {
+  const input = { source: { cellInstanceName: "reviews" }, destination: { cellName: "customer-products", workload: "categories-service" } };
+  try {
+    const r = await fetch(`${opa.url}/v1/data/cellery/io/categories_service_allow`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ input }),
+    });
+    return (await r.json()).result === false;
+  } catch {
+    return false;
+  }
+}
+
+export async function start(opts: TopologyOptions = {}): Promise<Topology> {
+  const authz: AuthzTuning = { cacheTtlSeconds: opts.authzCacheTtlSeconds ?? 1, timeoutMs: opts.authzTimeoutMs ?? 1000 };
+  const runDir = mkdtempSync(join(tmpdir(), "cellauth-two-cell-"));
+  const stops: (() => Promise<unknown>)[] = [];
+  const cells = {} as Record<CellName, Cell>;
+  const policies = { reviews: [defaultPolicyDir], "customer-products": [defaultPolicyDir] } as Record<CellName, string[]>;
+  const stop = async () => {
+    // Reverse start order; every stop runs even if one fails.
+    const all = stops.splice(0).reverse();
+    await Promise.allSettled(all.map((s) => s()));
+    await Promise.allSettled(Object.values(cells).flatMap((c) => [c.sts.stop(), c.opa.stop()]));
+    rmSync(runDir, { recursive: true, force: true });
+  };
+
+  try {
+    const issuer = await createGlobalIssuer();
+    const idp: JwksServer = await startJwksServer(issuer.jwks);
+    stops.push(() => idp.stop());
+
+    // OPA + STS per cell. Keys live in runDir so a restarted STS keeps its identity.
+    const keysDir = (cell: CellName) => join(runDir, `keys-${cell}`);
+    const stsConfig = (cell: CellName): Record<string, unknown> =>
+      cell === "reviews" ? { globalJWKS: { issuer: issuer.issuer, uri: `http://127.0.0.1:${idp.port}${idp.path}` } } : {};
+    await settleAll(
+      CELLS.map((cell) => async () => {
+        const opa = await startOpa({ policies: policies[cell] });
+        try {
+          const sts = await startSts({ cell, keysDir: keysDir(cell), config: { ...stsConfig(cell), opa: { url: opa.url } } });
+          cells[cell] = { opa, sts };
+        } catch (e) {
+          await opa.stop();
+          throw e;
+        }
+      }),
+    );
+    // Each cell trusts the other's STS; the peer's JWKS URL is only known now, so hot-reload it in.
+    const peerOf = (cell: CellName): CellName => (cell === "reviews" ? "customer-products" : "reviews");
+    for (const cell of CELLS) {
+      const peer = cells[peerOf(cell)].sts;
+      const outcome = await cells[cell].sts.applyConfig({ trustedPeers: [{ cell: peerOf(cell), jwksUri: peer.jwksUri }] });
+      if (outcome !== "applied") throw new Error(`STS ${cell} rejected its trustedPeers`);
+    }
+
+    const proxy = await startTcpProxy(() => cells["customer-products"].sts.port);
+    stops.push(() => proxy.close());
+
+    const categories: Service = await startCategoriesService();
+    stops.push(() => categories.close());
+    let outboundPort = 0;
+    const reviews: Service = await startReviewsService(() => outboundPort);
+    stops.push(() => reviews.close());
+
+    const common = { wasmLogLevel: opts.wasmLogLevel ?? "warn" };
+    const categoriesSidecar = await startEnvoy({
+      ...common,
+      listeners: [
+        {
+          name: "categories-inbound",
+          filters: [{ wasm: { name: "cellauth-inbound", vmId: "categories-service-sidecar", pluginConfig: inboundConfig("customer-products", "categories-service", ["reviews"], authz) } }],
+          routes: [{ cluster: "categories-service" }],
+        },
+      ],
+      clusters: { "categories-service": categories.port, "sts-customer-products": proxy.port, "sts-reviews": cells.reviews.sts.port },
+    });
+    stops.push(() => categoriesSidecar.stop());
+
+    const reviewsSidecar = await startEnvoy({
+      ...common,
+      listeners: [
+        {
+          name: "reviews-inbound",
+          filters: [{ wasm: { name: "cellauth-inbound", vmId: "reviews-service-sidecar", pluginConfig: inboundConfig("reviews", "reviews-service", [], authz) } }],
+          routes: [{ cluster: "reviews-service" }],
+        },
+        {
+          name: "reviews-outbound",
+          // Same vm_id as the inbound filter: the user context is shared data of that VM.
+          filters: [{ wasm: { name: "cellauth-outbound", vmId: "reviews-service-sidecar", pluginConfig: outboundConfig("reviews", "reviews-service") } }],
+          routes: [{ cluster: "customer-products" }],
+        },
+      ],
+      clusters: { "reviews-service": reviews.port, "sts-reviews": cells.reviews.sts.port, "customer-products": categoriesSidecar.port("categories-inbound") },
+    });
+    stops.push(() => reviewsSidecar.stop());
+    outboundPort = reviewsSidecar.port("reviews-outbound");
+
+    const reviewsGateway = await startEnvoy({
+      ...common,
+      listeners: [
+        {
+          name: "reviews-gateway",
+          filters: [{ wasm: { name: "cellauth-gateway", vmId: "reviews-gateway", pluginConfig: cellGatewayConfig("reviews", issuer.issuer, EDGE_AUDIENCE) } }],
+          routes: [{ cluster: "reviews-service" }],
+        },
+      ],
+      clusters: { "reviews-service": reviewsSidecar.port("reviews-inbound"), "sts-reviews": cells.reviews.sts.port, "global-idp": idp.port },
+    });
+    stops.push(() => reviewsGateway.stop());
+
+    const globalGateway = await startEnvoy({
+      ...common,
+      listeners: [
+        {
+          name: "global-gateway",
+          filters: [{ wasm: { name: "cellauth-global", vmId: "global-gateway", pluginConfig: globalGatewayConfig(issuer.issuer, EDGE_AUDIENCE) } }],
+          routes: [{ prefix: "/reviews", cluster: "reviews" }, { directResponse: { status: 404, body: "no such cell\n" } }],
+        },
+      ],
+      clusters: { reviews: reviewsGateway.port("reviews-gateway"), "global-idp": idp.port },
+    });
+    stops.push(() => globalGateway.stop());
+
+    const restartSts = async (cell: CellName, downtime?: () => Promise<void>) => {
+      const old = cells[cell].sts;
+      old.child.kill("SIGKILL");
+      await old.stop(); // reaps the process, removes its config dir; keys stay in runDir
+      if (downtime) await downtime();
+      cells[cell].sts = await startSts({ cell, keysDir: keysDir(cell), config: { ...old.config, port: old.port } });
+    };
+    const restartOpa = async (cell: CellName, downtime?: () => Promise<void>) => {
+      const old = cells[cell].opa;
+      old.child.kill("SIGKILL");
+      await old.stop();
+      if (downtime) await downtime();
+      const opa = await startOpa({ policies: policies[cell] });
+      cells[cell].opa = opa;
+      if ((await cells[cell].sts.applyConfig({ opa: { url: opa.url } })) !== "applied") throw new Error(`STS ${cell} rejected the new OPA url`);
+    };
+    const applySeedPolicy = async () => {
+      const opa = cells["customer-products"].opa;
+      policies["customer-products"] = [defaultPolicyDir, SEED];
+      copyFileSync(SEED, join(opa.policyDir, basename(SEED)));
+      await waitFor("OPA to load the seed policy", () => seedInForce(opa), 15_000, 100);
+      // A decision the sidecar cached before the policy changed lives at most this long.
+      if (authz.cacheTtlSeconds > 0) await sleep(authz.cacheTtlSeconds * 1000 + 200);
+    };
+
+    return {
+      issuer,
+      cells,
+      envoys: { categoriesSidecar, reviewsSidecar, reviewsGateway, globalGateway },
+      urls: {
+        globalGateway: globalGateway.url("global-gateway", ""),
+        reviewsSidecar: reviewsSidecar.url("reviews-inbound", ""),
+        categoriesSidecar: categoriesSidecar.url("categories-inbound", ""),
+      },
+      customerProductsStsProxy: proxy,
+      authz,
+      userToken: (sub, expiresIn) => issuer.mint({ sub, aud: EDGE_AUDIENCE, name: sub }, { expiresIn }),
+      applySeedPolicy,
+      restartSts,
+      restartOpa,
+      stop,
+    };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+}
+
+/** Lists what is left in a directory (tests assert a clean stop). */
+export function leftovers(dir: string, prefix: string): string[] {
+  return readdirSync(dir).filter((n) => n.startsWith(prefix));
+}
