@@ -6,7 +6,7 @@
 //                  answers with the expected statuses and reports; asserts nothing about speed.
 //   BENCH_SOAK=1:  the memory soak only (1,000,000 requests over 100,000 distinct tokens).
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureFilterBuilt } from '../tests/lib/build-filter.ts';
@@ -16,6 +16,7 @@ import { describeMachine } from './lib/machine.ts';
 import { runMatrix, type Params } from './lib/matrix.ts';
 import { writeReport, type Report } from './lib/report.ts';
 import { runSoak } from './lib/soak.ts';
+import { stopAllSessions } from './lib/session.ts';
 import { evaluateTargets } from './lib/targets.ts';
 import { jwksOf, makeKeys, mintPool } from './lib/tokens.ts';
 import { prepareWorkloads } from './lib/workloads.ts';
@@ -42,7 +43,9 @@ ensureFilterBuilt();
 mkdirSync(outDir, { recursive: true });
 const tmp = mkdtempSync(join(tmpdir(), 'cellauth-bench-'));
 const cleanup = () => rmSync(tmp, { recursive: true, force: true });
-process.once('SIGINT', () => { cleanup(); process.exit(130); });
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(sig, () => { void stopAllSessions().finally(() => { cleanup(); process.exit(130); }); });
+}
 try {
   const keys = makeKeys();
   const jwks = jwksOf(keys);
@@ -69,6 +72,7 @@ try {
     const workloads = await prepareWorkloads(tmp, keys, params.poolSize, log);
     const configs = CONFIGS.filter((c) => !only || only.has(c.id));
     const { rows, outcomes } = await runMatrix(configs, workloads, jwks, params, tmp, log);
+    notes.push(`Load average at the end: ${loadavg().map((x) => x.toFixed(2)).join(' / ')}.`);
     const report: Report = { date, mode: smoke ? 'smoke' : 'full', machine, params, rows, outcomes, targets: evaluateTargets(rows), notes };
     const base = smoke ? `${date}-smoke` : date;
     const chartNote = writeChart(rows, `cellauth bench ${date}: requests/s (Envoy --concurrency 1, ${params.connections} connections)`, join(outDir, `${base}.png`));

@@ -39,7 +39,7 @@ export function filterMatch(p: string): { path?: string; prefix?: string; pathTe
   throw new Error(x.error);
 }
 
-const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
+const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
 /** An anchored regex for the STS's unsecuredPaths (it tests the request path, query included). */
 export function stsRegex(p: string): string {

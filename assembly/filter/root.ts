@@ -79,7 +79,7 @@ export class CellauthRoot extends RootContext {
       const p = this.providers[i];
       if (!p.isRemote) continue;
       if (p.sync()) this.wakeKeyWaiters(p);
-      if (p.isDue(now)) this.fetchKeys(p, now, p.rule.remote!.refetchIntervalMs);
+      if (p.isDue(now) && !p.inFlight) this.fetchKeys(p, p.refreshLeaseKey, now, p.rule.remote!.refetchIntervalMs);
     }
   }
 
@@ -91,7 +91,7 @@ export class CellauthRoot extends RootContext {
     if (!p.isRemote) return false;
     if (p.sync()) return false;   // caller retries with the newer set at once
     if (!p.inFlight) {
-      if (!this.fetchKeys(p, nowMillis(), p.rule.remote!.refetchIntervalMs)) return false;
+      if (!this.fetchKeys(p, p.kidLeaseKey, nowMillis(), p.rule.remote!.refetchIntervalMs)) return false;
       this.stats!.event(Event.JwksRefetchUnknownKid);
     }
     let list = this.keyWaiters.has(p.rule.index) ? this.keyWaiters.get(p.rule.index) : new Array<u32>();
@@ -100,9 +100,9 @@ export class CellauthRoot extends RootContext {
     return true;
   }
 
-  private fetchKeys(p: ProviderKeys, nowMs: i64, minIntervalMs: i64): bool {
+  private fetchKeys(p: ProviderKeys, leaseKey: string, nowMs: i64, minIntervalMs: i64): bool {
     const remote = p.rule.remote!;
-    if (!p.claimFetch(nowMs, minIntervalMs)) return false;
+    if (!p.claimFetch(leaseKey, nowMs, minIntervalMs)) return false;
     const headers: Pair[] = [
       new Pair(":method", "GET"), new Pair(":path", remote.path), new Pair(":authority", remote.authority),
       new Pair("accept", "application/json"),

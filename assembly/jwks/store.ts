@@ -13,12 +13,14 @@ export class ProviderKeys {
   inFlight: bool = false;    // this worker has a fetch outstanding
   private sharedCas: u32 = 0;
   readonly dataKey: string;
-  readonly leaseKey: string;
+  readonly refreshLeaseKey: string;   // scheduled refreshes: one worker fetches
+  readonly kidLeaseKey: string;       // unknown-kid refetches: at most one per refetchIntervalMs
 
   constructor(public rule: JwtRule, cell: string, public maxDepth: i32) {
     const k = "cellauth/" + cell + "/jwks/" + rule.name;
     this.dataKey = k;
-    this.leaseKey = k + "/lease";
+    this.refreshLeaseKey = k + "/lease/refresh";
+    this.kidLeaseKey = k + "/lease/kid";
   }
 
   get isRemote(): bool { return this.rule.remote !== null; }
@@ -65,14 +67,14 @@ export class ProviderKeys {
   }
 
   // One fetch per interval across all workers: whoever swaps the lease timestamp by CAS fetches.
-  claimFetch(nowMs: i64, minIntervalMs: i64): bool {
-    const sv = getShared(this.leaseKey);
+  claimFetch(leaseKey: string, nowMs: i64, minIntervalMs: i64): bool {
+    const sv = getShared(leaseKey);
     const value = sv.value;
     if (value !== null && value.byteLength > 0) {
       const last = I64.parseInt(String.UTF8.decode(value));
       if (nowMs - last < minIntervalMs && nowMs >= last) return false;
     }
-    return setShared(this.leaseKey, String.UTF8.encode(nowMs.toString()), sv.cas);
+    return setShared(leaseKey, String.UTF8.encode(nowMs.toString()), sv.cas);
   }
 
   private install(set: KeySet, fetchedAtMs: i64): void {

@@ -27,7 +27,7 @@ const mem = (m: MemorySample | undefined) => (m ? `${mib(m.rssKiB)} MiB RSS, ${(
 export function markdown(r: Report): string {
   const L: string[] = [];
   L.push(`# cellauth bench, ${r.date}${r.mode === 'full' ? '' : ` (${r.mode})`}`, '');
-  L.push(`Machine: ${r.machine.nproc} cores, ${r.machine.cpuModel}, Linux ${r.machine.kernel}; Envoy ${r.machine.envoy}; ${r.machine.wrk.split(' Copyright')[0]}; Node ${r.machine.node}.`);
+  L.push(`Machine: ${r.machine.nproc} cores, ${r.machine.cpuModel}, Linux ${r.machine.kernel}; Envoy ${r.machine.envoy}; ${r.machine.wrk.split(' Copyright')[0]}; Node ${r.machine.node}; load average at start ${r.machine.loadAvgAtStart.join(' / ')}.`);
   L.push(`Envoy \`--concurrency 1\`${r.params.pin ? ' pinned to CPU 0, wrk `-t1` pinned to CPU 1' : ', wrk `-t1`'}; ${r.params.connections} connections; ` +
     `${r.params.warmupSeconds} s warm-up + ${r.params.seconds} s measured per row; ${r.params.poolSize} distinct tokens per algorithm; route = direct_response 200.`, '');
   if (r.rows.length) {

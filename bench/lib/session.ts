@@ -20,6 +20,13 @@ export interface Session {
 
 export class StsMissing extends Error {}
 
+// Sessions still running, so an interrupted bench can stop them before it exits.
+const active = new Set<Session>();
+
+export async function stopAllSessions(): Promise<void> {
+  await Promise.allSettled([...active].map((s) => s.stop()));
+}
+
 type Cell = { sts: { port: number }; stop(): Promise<void> };
 
 async function startStsCell(jwks: object): Promise<Cell> {
@@ -44,12 +51,15 @@ export async function startSession(cfg: BenchConfig, jwks: object, pinCpus: bool
     throw e;
   }
   if (pinCpus) pin(envoy.pid, ENVOY_CPU);
-  return {
+  const session: Session = {
     envoy,
     url: (path = '/') => envoy.url(LISTENER, path),
     stop: async () => {
+      active.delete(session);
       await envoy.stop();
       await cell?.stop();
     },
   };
+  active.add(session);
+  return session;
 }

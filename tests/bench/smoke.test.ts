@@ -1,0 +1,67 @@
+// The bench's smoke mode, end to end: every configuration starts (real Envoy, real STS + OPA),
+// answers every workload with the expected statuses (200 valid, 401 invalid), and the report
+// files are written. Speed is NOT asserted here; it belongs to `npm run bench`.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { repoRoot } from '../lib/build-filter.ts';
+import { CONFIGS } from '../../bench/lib/configs.ts';
+import { ALGS } from '../../bench/lib/tokens.ts';
+import { KINDS } from '../../bench/lib/workloads.ts';
+import type { Report } from '../../bench/lib/report.ts';
+
+const hasWrk = ['/usr/bin/wrk', '/usr/local/bin/wrk'].some(existsSync);
+
+test('bench smoke: every configuration answers and reports', { skip: hasWrk ? false : 'wrk is not installed (npm run bench installs it)', timeout: 115_000 }, async () => {
+  const out = mkdtempSync(join(tmpdir(), 'cellauth-bench-smoke-'));
+  try {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/run.ts'], {
+      cwd: repoRoot,
+      env: { ...process.env, BENCH_SMOKE: '1', BENCH_OUT_DIR: out, BENCH_SOAK: '', BENCH_CONFIGS: '' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let log = '';
+    child.stderr!.on('data', (d) => { log += d; });
+    const exited = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+    // SIGTERM lets the bench stop its Envoy, STS and OPA; SIGKILL only if it does not.
+    const term = setTimeout(() => child.kill('SIGTERM'), 95_000);
+    const kill = setTimeout(() => child.kill('SIGKILL'), 105_000);
+    const code = await exited;
+    clearTimeout(term);
+    clearTimeout(kill);
+
+    const files = readdirSync(out);
+    const base = files.find((f) => f.endsWith('-smoke.json'))?.replace(/\.json$/, '');
+    assert.ok(base, `no report JSON written; bench log:\n${log.slice(-3000)}`);
+    for (const ext of ['md', 'png']) assert.ok(files.includes(`${base}.${ext}`), `missing ${base}.${ext}`);
+    const png = readFileSync(join(out, `${base}.png`));
+    assert.deepEqual([...png.subarray(0, 4)], [0x89, 0x50, 0x4e, 0x47], 'chart is not a PNG');
+
+    const report = JSON.parse(readFileSync(join(out, `${base}.json`), 'utf8')) as Report;
+    assert.equal(report.mode, 'smoke');
+    for (const cfg of CONFIGS) {
+      const outcome = report.outcomes.find((o) => o.config === cfg.id);
+      assert.equal(outcome?.state, 'ran', `${cfg.id}: ${outcome?.state} ${outcome?.reason ?? ''}`);
+      assert.ok(outcome!.memoryBefore!.rssKiB > 0 && outcome!.memoryAfter!.rssKiB > 0, `${cfg.id}: no memory sample`);
+      const workloads = cfg.ignoresTokens ? ['ES256 single'] : ALGS.flatMap((a) => KINDS.map((k) => `${a} ${k}`));
+      for (const w of workloads) {
+        const row = report.rows.find((r) => r.config === cfg.id && r.workload === w);
+        assert.ok(row, `${cfg.id} / ${w}: no row`);
+        const want = cfg.ignoresTokens || !w.endsWith('invalid') ? 200 : 401;
+        assert.equal(row.expectedStatus, want);
+        assert.deepEqual(row.preflight, row.preflight.map(() => want), `${cfg.id} / ${w}: preflight statuses`);
+        assert.ok(row.preflight.length > 0 && row.wrk.requests > 0, `${cfg.id} / ${w}: no requests`);
+        // wrk counts every status >= 400 as a status error: all or none, depending on the workload.
+        assert.equal(row.wrk.status_errors, want === 200 ? 0 : row.wrk.requests, `${cfg.id} / ${w}: statuses under load`);
+        assert.ok(row.statusOk);
+      }
+    }
+    assert.match(readFileSync(join(out, `${base}.md`), 'utf8'), /\| configuration \| workload \| req\/s \|/);
+    assert.equal(code, 0, `bench exited with ${code}; log:\n${log.slice(-3000)}`);
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+});

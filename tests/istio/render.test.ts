@@ -1,0 +1,157 @@
+// `cellauth render` on the two example cells: deterministic, identical to the committed
+// output, every object valid for its kubernetes-models class, every pluginConfig valid for
+// config/cellauth.schema.json and the STS config for config/sts.schema.json.
+import { describe, it, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { parseAllDocuments } from "yaml";
+import { checkPluginConfig, checkStsConfig } from "../../cli/schemas.ts";
+import { modelOf } from "./models.ts";
+
+const root = resolve(import.meta.dirname, "../..");
+const examples = ["reviews", "customer-products"];
+const cli = (args: string[]) =>
+  execFileSync(process.execPath, ["--import", "tsx", join(root, "cli/cellauth.ts"), ...args], { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+
+function readDir(dir: string): Map<string, string> {
+  return new Map(readdirSync(dir).sort().map((f) => [f, readFileSync(join(dir, f), "utf8")]));
+}
+
+function objectsIn(dir: string): { file: string; obj: Record<string, any> }[] {
+  return readdirSync(dir).sort().filter((f) => f !== "kustomization.yaml").flatMap((file) =>
+    parseAllDocuments(readFileSync(join(dir, file), "utf8")).map((d) => {
+      assert.equal(d.errors.length, 0, `${file}: ${d.errors[0]?.message}`);
+      return { file, obj: d.toJS() as Record<string, any> };
+    }));
+}
+
+describe("cellauth render: example cells", () => {
+  let tmp: string;
+  before(() => { tmp = mkdtempSync(join(tmpdir(), "cellauth-render-")); });
+  after(() => rmSync(tmp, { recursive: true, force: true }));
+
+  for (const cell of examples) {
+    describe(cell, () => {
+      const committed = join(root, "istio/examples", cell, "rendered");
+      const a = () => join(tmp, cell, "a");
+      const b = () => join(tmp, cell, "b");
+      before(() => {
+        for (const out of [a(), b()]) cli(["render", join(root, "istio/examples", cell, "cell.yaml"), "--out", out]);
+      });
+
+      it("renders byte-identical output twice", () => {
+        const x = readDir(a());
+        const y = readDir(b());
+        assert.ok(x.size >= 10, `expected a full set of files, got ${x.size}`);
+        assert.deepEqual([...y.keys()], [...x.keys()]);
+        for (const [f, text] of x) assert.equal(y.get(f), text, `${f} differs between two renders`);
+      });
+
+      it("matches the committed istio/examples/<cell>/rendered", () => {
+        assert.ok(existsSync(committed), `${committed} is missing: run npm run cellauth -- render istio/examples/${cell}/cell.yaml`);
+        const fresh = readDir(a());
+        const old = readDir(committed);
+        assert.deepEqual([...old.keys()], [...fresh.keys()], "file list differs from the committed output");
+        for (const [f, text] of fresh) assert.equal(old.get(f), text, `${f} differs from the committed output: re-render`);
+      });
+
+      it("lists every file in kustomization.yaml", () => {
+        const k = parseAllDocuments(readFileSync(join(a(), "kustomization.yaml"), "utf8"))[0].toJS();
+        assert.deepEqual([...k.resources].sort(), readdirSync(a()).filter((f) => f !== "kustomization.yaml").sort());
+      });
+
+      it("builds every object through its kubernetes-models class, and validate() passes", () => {
+        const objs = objectsIn(a());
+        for (const { file, obj } of objs) {
+          const model = modelOf(obj);
+          assert.doesNotThrow(() => model.validate(), `${file} fails its model schema`);
+          assert.deepEqual(JSON.parse(JSON.stringify(model.toJSON())), obj, `${file}: the model dropped or changed fields`);
+          assert.equal(obj.metadata.labels?.["cellauth.dev/cell"], cell, `${file} lacks the cell label`);
+        }
+      });
+
+      it("has the WasmPlugins: inbound (SERVER, AUTHN) and outbound (CLIENT) per service, one for the gateway", () => {
+        const plugins = objectsIn(a()).filter((o) => o.obj.kind === "WasmPlugin").map((o) => o.obj);
+        const cellYaml = parseAllDocuments(readFileSync(join(root, "istio/examples", cell, "cell.yaml"), "utf8"))[0].toJS();
+        const services: string[] = cellYaml.services.map((s: { name: string }) => s.name);
+        assert.equal(plugins.length, services.length * 2 + 1);
+        for (const p of plugins) {
+          assert.equal(p.spec.pluginName, "cellauth");
+          assert.equal(p.spec.failStrategy, "FAIL_CLOSE");
+          assert.match(p.spec.url, /^oci:\/\//);
+          assert.match(p.spec.sha256, /^[a-f0-9]{64}$/);
+          assert.ok(Object.keys(p.spec.selector.matchLabels).length > 0, `${p.metadata.name} must select workloads`);
+          assert.notEqual(p.spec.selector.matchLabels.app, `${cell}--sts-service`, "the STS must never carry the filter");
+        }
+        for (const s of services) {
+          const inbound = plugins.find((p) => p.spec.pluginConfig.mode === "inbound" && p.spec.pluginConfig.workload === s);
+          const outbound = plugins.find((p) => p.spec.pluginConfig.mode === "outbound" && p.spec.pluginConfig.workload === s);
+          assert.ok(inbound && outbound, `plugins for ${s}`);
+          assert.deepEqual(inbound.spec.match, [{ mode: "SERVER" }]);
+          assert.equal(inbound.spec.phase, "AUTHN");
+          assert.deepEqual(outbound.spec.match, [{ mode: "CLIENT" }]);
+          const stsCluster = `outbound|8080||${cell}--sts-service.${cell}.svc.cluster.local`;
+          assert.equal(inbound.spec.pluginConfig.authorization.cluster, stsCluster);
+          assert.equal(outbound.spec.pluginConfig.tokenExchange.cluster, stsCluster);
+          const own = inbound.spec.pluginConfig.jwtRules[0];
+          assert.equal(own.issuer, `${cell}--sts-service.${cell}`);
+          assert.equal(own.remoteJwks.cluster, stsCluster);
+          assert.deepEqual(own.fromHeaders, [{ name: "cellery-authorization", prefix: "Bearer " }]);
+          for (const peer of cellYaml.trustedPeers) {
+            assert.ok(inbound.spec.pluginConfig.jwtRules.some((r: any) => r.issuer === `${peer.cell}--sts-service.${peer.namespace}`), `trusts ${peer.cell}`);
+          }
+          for (const u of cellYaml.unsecuredPaths) {
+            assert.ok(inbound.spec.pluginConfig.rules.some((r: any) => r.requires === "none" && (r.match.path === u || r.match.prefix === u.replace(/\*$/, ""))), `unsecured ${u}`);
+          }
+        }
+        const gateway = plugins.find((p) => p.spec.pluginConfig.mode === "gateway");
+        assert.equal(gateway.spec.pluginConfig.jwtRules[0].issuer, cellYaml.globalIssuer.issuer);
+        assert.equal(gateway.spec.pluginConfig.tokenExchange.audience, cell);
+      });
+
+      it("every pluginConfig passes config/cellauth.schema.json", () => {
+        const plugins = objectsIn(a()).filter((o) => o.obj.kind === "WasmPlugin");
+        assert.ok(plugins.length > 0);
+        for (const { file, obj } of plugins) assert.deepEqual(checkPluginConfig(obj.spec.pluginConfig), [], file);
+      });
+
+      it("the STS ConfigMap holds a config that passes config/sts.schema.json", (t) => {
+        const cm = objectsIn(a()).find((o) => o.obj.kind === "ConfigMap" && o.obj.data?.["sts.json"]);
+        assert.ok(cm, "STS config ConfigMap");
+        const config = JSON.parse(cm.obj.data["sts.json"]);
+        const errors = checkStsConfig(config);
+        if (errors === null) return t.skip("config/sts.schema.json is absent");
+        assert.deepEqual(errors, []);
+        assert.equal(config.cell, cell);
+        for (const re of config.unsecuredPaths) assert.doesNotThrow(() => new RegExp(re));
+      });
+
+      it("carries the baseline: mTLS STRICT, allow-nothing plus ALLOW per service, default-deny NetworkPolicy", () => {
+        const objs = objectsIn(a()).map((o) => o.obj);
+        const pa = objs.find((o) => o.kind === "PeerAuthentication");
+        assert.equal(pa?.spec.mtls.mode, "STRICT");
+        const aps = objs.filter((o) => o.kind === "AuthorizationPolicy");
+        assert.ok(aps.some((p) => JSON.stringify(p.spec) === "{}"), "an empty-spec (allow-nothing) policy");
+        for (const p of aps.filter((x) => JSON.stringify(x.spec) !== "{}")) assert.equal(p.spec.action, "ALLOW");
+        const deny = objs.find((o) => o.kind === "NetworkPolicy" && JSON.stringify(o.spec) === JSON.stringify({ podSelector: {}, policyTypes: ["Ingress"] }));
+        assert.ok(deny, "a default-deny ingress NetworkPolicy");
+      });
+
+      it("runs the STS image with an OPA sidecar whose policies come from a ConfigMap", () => {
+        const objs = objectsIn(a()).map((o) => o.obj);
+        const dep = objs.find((o) => o.kind === "Deployment");
+        const [sts, opa] = dep.spec.template.spec.containers;
+        assert.deepEqual(sts.args, ["--config", "/etc/cellauth/sts.json"]);
+        assert.match(opa.image, /^openpolicyagent\/opa:\d+\.\d+\.\d+/);
+        assert.deepEqual(opa.args.filter((x: string) => !x.startsWith("--ignore") && x !== "--skip-version-check"),
+          ["run", "--server", "--addr", "127.0.0.1:8181", "--watch", "/policies"]);
+        const vol = dep.spec.template.spec.volumes.find((v: any) => v.name === opa.volumeMounts[0].name);
+        const policies = objs.find((o) => o.kind === "ConfigMap" && o.metadata.name === vol.configMap.name);
+        assert.match(policies.data["cellery.rego"], /package cellery\.io/);
+      });
+    });
+  }
+});
