@@ -70,7 +70,7 @@ try {
     log(`wrote ${md}`);
   } else {
     const workloads = await prepareWorkloads(tmp, keys, params.poolSize, log);
-    const configs = CONFIGS.filter((c) => !only || only.has(c.id));
+    const configs = CONFIGS.filter((c) => (only ? only.has(c.id) : !c.profileOnly));
     const { rows, outcomes } = await runMatrix(configs, workloads, jwks, params, tmp, log);
     notes.push(`Load average at the end: ${loadavg().map((x) => x.toFixed(2)).join(' / ')}.`);
     const report: Report = { date, mode: smoke ? 'smoke' : 'full', machine, params, rows, outcomes, targets: evaluateTargets(rows), notes };

@@ -21,6 +21,10 @@ const MAX_JWKS_BYTES: u32 = 256 * 1024;
 
 export enum CallKind { Jwks = 0, Authorize = 1, Exchange = 2 }
 
+class Waiter {
+  constructor(public streamId: u32, public deadlineMs: i64) {}
+}
+
 class Pending {
   constructor(public kind: CallKind, public provider: ProviderKeys | null, public streamId: u32) {}
 }
@@ -34,7 +38,7 @@ export class CellauthRoot extends RootContext {
   users: UserContextStore | null = null;
   stats: Stats | null = null;
   private pending: Map<u32, Pending> = new Map();
-  private keyWaiters: Map<i32, u32[]> = new Map();
+  private keyWaiters: Map<i32, Waiter[]> = new Map();
 
   onConfigure(size: u32): bool {
     log.refreshLevel();
@@ -78,8 +82,9 @@ export class CellauthRoot extends RootContext {
     for (let i = 0; i < this.providers.length; i++) {
       const p = this.providers[i];
       if (!p.isRemote) continue;
-      if (p.sync()) this.wakeKeyWaiters(p);
+      if (p.sync()) this.wakeKeyWaiters(p, false, now);
       if (p.isDue(now) && !p.inFlight) this.fetchKeys(p, p.refreshLeaseKey, now, p.rule.remote!.refetchIntervalMs);
+      this.wakeKeyWaiters(p, true, now);   // waiters past their deadline fail closed
     }
   }
 
@@ -90,12 +95,17 @@ export class CellauthRoot extends RootContext {
   refetchForUnknownKey(p: ProviderKeys, streamId: u32): bool {
     if (!p.isRemote) return false;
     if (p.sync()) return false;   // caller retries with the newer set at once
+    const now = nowMillis();
     if (!p.inFlight) {
-      if (!this.fetchKeys(p, p.kidLeaseKey, nowMillis(), p.rule.remote!.refetchIntervalMs)) return false;
-      this.stats!.event(Event.JwksRefetchUnknownKid);
+      if (this.fetchKeys(p, p.kidLeaseKey, now, p.rule.remote!.refetchIntervalMs)) {
+        this.stats!.event(Event.JwksRefetchUnknownKid);
+      } else if (p.keys !== null) {
+        return false;   // rate-limited and we do have keys: the kid is simply unknown
+      }
+      // No keys at all and another worker holds the fetch: wait for its shared copy (bounded).
     }
-    let list = this.keyWaiters.has(p.rule.index) ? this.keyWaiters.get(p.rule.index) : new Array<u32>();
-    list.push(streamId);
+    let list = this.keyWaiters.has(p.rule.index) ? this.keyWaiters.get(p.rule.index) : new Array<Waiter>();
+    list.push(new Waiter(streamId, now + <i64>p.rule.remote!.timeoutMs + 2 * <i64>TICK_MS));
     this.keyWaiters.set(p.rule.index, list);
     return true;
   }
@@ -151,15 +161,24 @@ export class CellauthRoot extends RootContext {
       const why = status == 0 ? "unreachable or timed out" : status != 200 ? "HTTP " + status.toString() : p.lastError;
       log.warn("cellauth: JWKS fetch for " + p.rule.name + " failed (" + why + "); " + (p.keys !== null ? "keeping the last good key set" : "no keys: failing closed"));
     }
-    this.wakeKeyWaiters(p);
+    this.wakeKeyWaiters(p, false, 0);
   }
 
-  private wakeKeyWaiters(p: ProviderKeys): void {
+  // Resumes the streams waiting on this provider's keys: all of them, or (expiredOnly) those
+  // whose deadline has passed.
+  private wakeKeyWaiters(p: ProviderKeys, expiredOnly: bool, nowMs: i64): void {
     if (!this.keyWaiters.has(p.rule.index)) return;
     const list = this.keyWaiters.get(p.rule.index);
-    this.keyWaiters.delete(p.rule.index);
+    const wake = new Array<u32>();
+    const keep = new Array<Waiter>();
     for (let i = 0; i < list.length; i++) {
-      const s = streamById(list[i]);
+      if (!expiredOnly || nowMs >= list[i].deadlineMs) wake.push(list[i].streamId);
+      else keep.push(list[i]);
+    }
+    if (keep.length > 0) this.keyWaiters.set(p.rule.index, keep);
+    else this.keyWaiters.delete(p.rule.index);
+    for (let i = 0; i < wake.length; i++) {
+      const s = streamById(wake[i]);
       if (s === null) continue;
       const stream = changetype<Stream>(s);
       stream.activate();

@@ -3,7 +3,7 @@
 import type { EnvoyConfigSpec, HttpFilterSpec } from '../../tests/lib/envoy-config.ts';
 import { AUDIENCE, CELL, ISSUER } from './tokens.ts';
 
-export type ConfigId = 'noauth' | 'jwt_authn' | 'jwt_authn_cache' | 'cellauth_host' | 'cellauth_wasm' | 'cellauth_authz' | 'ext_authz';
+export type ConfigId = 'noauth' | 'jwt_authn' | 'jwt_authn_cache' | 'cellauth_host' | 'cellauth_wasm' | 'cellauth_nocache' | 'cellauth_authz' | 'ext_authz';
 
 export interface BenchConfig {
   id: ConfigId;
@@ -14,6 +14,8 @@ export interface BenchConfig {
   bodyRequests: boolean;
   /** Tokens are ignored: one workload is enough. */
   ignoresTokens: boolean;
+  /** Profiling only: runs when named in BENCH_CONFIGS, never in the default matrix. */
+  profileOnly?: boolean;
   spec(jwks: object, stsPort: number): EnvoyConfigSpec;
 }
 
@@ -46,11 +48,11 @@ function jwtAuthn(jwks: object, cache: boolean): HttpFilterSpec {
   } };
 }
 
-function cellauth(jwks: object, crypto: 'auto' | 'wasm', authz: boolean): HttpFilterSpec {
+function cellauth(jwks: object, crypto: 'auto' | 'wasm', authz: boolean, cacheEntries = 1000): HttpFilterSpec {
   return { wasm: { pluginConfig: {
     version: 'v1', cell: CELL, workload: CELL, crypto,
     // Same size as jwt_authn's jwt_cache_size, so the cache-hit comparison is like for like.
-    tokenCache: { maxEntries: 1000 },
+    tokenCache: { maxEntries: cacheEntries },
     jwtRules: [{ issuer: ISSUER, audiences: [AUDIENCE], jwks }],
     ...(authz ? { authorization: { cluster: 'sts', timeoutMs: 2000, cacheTtlSeconds: 30 } } : {}),
   } } };
@@ -81,6 +83,7 @@ export const CONFIGS: BenchConfig[] = [
   { id: 'jwt_authn_cache', label: 'jwt_authn + jwt_cache', needsSts: false, bodyRequests: false, ignoresTokens: false, spec: (j) => chain([jwtAuthn(j, true)]) },
   { id: 'cellauth_host', label: 'cellauth host crypto', needsSts: false, bodyRequests: false, ignoresTokens: false, spec: (j) => chain([cellauth(j, 'auto', false)]) },
   { id: 'cellauth_wasm', label: 'cellauth AS crypto', needsSts: false, bodyRequests: false, ignoresTokens: false, spec: (j) => chain([cellauth(j, 'wasm', false)]) },
+  { id: 'cellauth_nocache', label: 'cellauth host crypto, no token cache', needsSts: false, bodyRequests: false, ignoresTokens: false, profileOnly: true, spec: (j) => chain([cellauth(j, 'auto', false, 0)]) },
   { id: 'cellauth_authz', label: 'cellauth + STS authz (cached)', needsSts: true, bodyRequests: true, ignoresTokens: false, spec: (j, p) => chain([cellauth(j, 'auto', true)], p) },
   { id: 'ext_authz', label: 'ext_authz → STS per request', needsSts: true, bodyRequests: true, ignoresTokens: false, spec: (_j, p) => chain([extAuthz(p)], p) },
 ];

@@ -3,7 +3,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { authorizeBodyPrefix, type BenchConfig, type ConfigId } from './configs.ts';
-import { sampleMemory, type MemorySample } from './memory.ts';
+import { cpuMicros, sampleMemory, type MemorySample } from './memory.ts';
 import { startSession, StsMissing, WRK_CPU, type Session } from './session.ts';
 import type { Kind, Workload } from './workloads.ts';
 import { runWrk, type WrkResult } from './wrk.ts';
@@ -20,6 +20,10 @@ export interface Row {
   /** Statuses of a few requests sent before the run (the first tokens of the workload). */
   preflight: number[];
   wrk: WrkResult;
+  /** CPU time per request during the measured run, µs: Envoy's, and the STS's + OPA's. Less
+   *  sensitive than req/s to other load on a shared machine. */
+  envoyCpuUsPerReq: number;
+  helperCpuUsPerReq: number;
   /** Preflight and every measured response had the expected status. */
   statusOk: boolean;
 }
@@ -81,12 +85,16 @@ export async function runMatrix(configs: BenchConfig[], workloads: Workload[], j
         };
         if (p.warmupSeconds > 0) await runWrk({ ...base, seconds: p.warmupSeconds });
         // Start the measured run past the warm-up's tokens, so "distinct" stays distinct.
+        const sum = (pids: number[]) => pids.reduce((a, pid) => a + cpuMicros(pid), 0);
+        const e0 = cpuMicros(s.envoy.pid), h0 = sum(s.helperPids);
         const res = await runWrk({ ...base, seconds: p.seconds, startIndex: Math.floor(w.tokens / 2) });
+        const perReq = (d: number) => (res.requests > 0 ? Math.round((d / res.requests) * 10) / 10 : 0);
+        const envoyCpuUsPerReq = perReq(cpuMicros(s.envoy.pid) - e0), helperCpuUsPerReq = perReq(sum(s.helperPids) - h0);
         const allExpected = expected === 200 ? res.status_errors === 0 : res.status_errors === res.requests;
         const statusOk = pre.every((x) => x === expected) && allExpected && res.requests > 0 &&
           res.connect_errors + res.read_errors + res.write_errors + res.timeouts === 0;
-        rows.push({ config: cfg.id, label: cfg.label, workload: w.id, alg: w.alg, kind: w.kind, expectedStatus: expected, preflight: pre, wrk: res, statusOk });
-        log(`${cfg.id.padEnd(16)} ${w.id.padEnd(16)} ${res.rps.toFixed(0).padStart(7)} req/s  p50 ${res.p50_us} µs  p99 ${res.p99_us} µs` +
+        rows.push({ config: cfg.id, label: cfg.label, workload: w.id, alg: w.alg, kind: w.kind, expectedStatus: expected, preflight: pre, wrk: res, envoyCpuUsPerReq, helperCpuUsPerReq, statusOk });
+        log(`${cfg.id.padEnd(16)} ${w.id.padEnd(16)} ${res.rps.toFixed(0).padStart(7)} req/s  p50 ${res.p50_us} µs  p99 ${res.p99_us} µs  Envoy CPU ${envoyCpuUsPerReq} µs/req` +
           `${statusOk ? '' : `  STATUS MISMATCH (preflight ${pre.join(',')}, non-2xx ${res.status_errors}/${res.requests})`}`);
       }
       outcome.memoryAfter = await sampleMemory(s.envoy.adminUrl, s.envoy.pid);

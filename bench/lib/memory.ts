@@ -27,3 +27,16 @@ export async function sampleMemory(adminUrl: string, pid: number): Promise<Memor
   const vm = /^wasm\.wasm_vm_count: (\d+)$/m.exec(stats);
   return { rssKiB: rssKiB(pid), allocated: Number(mem.allocated ?? 0), heapSize: Number(mem.heap_size ?? 0), wasmVms: vm ? Number(vm[1]) : 0 };
 }
+
+/** CPU time (user + system) a process has used so far, in µs, from /proc/<pid>/stat. */
+export function cpuMicros(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the parenthesised command name; utime and stime are fields 14 and 15 (1-based).
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(f[11]) + Number(f[12])) * 1e6) / CLK_TCK;
+  } catch { return 0; }
+}
+
+// USER_HZ is 100 on every Linux architecture Envoy ships for.
+const CLK_TCK = 100;

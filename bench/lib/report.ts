@@ -31,11 +31,11 @@ export function markdown(r: Report): string {
   L.push(`Envoy \`--concurrency 1\`${r.params.pin ? ' pinned to CPU 0, wrk `-t1` pinned to CPU 1' : ', wrk `-t1`'}; ${r.params.connections} connections; ` +
     `${r.params.warmupSeconds} s warm-up + ${r.params.seconds} s measured per row; ${r.params.poolSize} distinct tokens per algorithm; route = direct_response 200.`, '');
   if (r.rows.length) {
-    L.push('| configuration | workload | req/s | p50 µs | p99 µs | p99.9 µs | × jwt_authn (no cache) | × jwt_authn (cache) | statuses |');
-    L.push('|---|---|---:|---:|---:|---:|---:|---:|---|');
+    L.push('| configuration | workload | req/s | p50 µs | p99 µs | p99.9 µs | × jwt_authn (no cache) | × jwt_authn (cache) | Envoy CPU µs/req | STS+OPA CPU µs/req | statuses |');
+    L.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|');
     for (const row of r.rows) {
       const w = row.wrk;
-      L.push(`| ${row.label} | ${row.workload} | ${w.rps.toFixed(0)} | ${w.p50_us} | ${w.p99_us} | ${w.p999_us} | ${x(ratio(r.rows, row, 'jwt_authn'))} | ${x(ratio(r.rows, row, 'jwt_authn_cache'))} | ` +
+      L.push(`| ${row.label} | ${row.workload} | ${w.rps.toFixed(0)} | ${w.p50_us} | ${w.p99_us} | ${w.p999_us} | ${x(ratio(r.rows, row, 'jwt_authn'))} | ${x(ratio(r.rows, row, 'jwt_authn_cache'))} | ${row.envoyCpuUsPerReq} | ${row.helperCpuUsPerReq || '–'} | ` +
         `${row.statusOk ? `all ${row.expectedStatus}` : `MISMATCH (want ${row.expectedStatus}, non-2xx ${w.status_errors}/${w.requests})`} |`);
     }
     L.push('');

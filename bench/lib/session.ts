@@ -14,6 +14,8 @@ export const WRK_CPU = '1';
 
 export interface Session {
   envoy: Envoy;
+  /** The STS and OPA processes behind it (empty without authorization). */
+  helperPids: number[];
   url(path?: string): string;
   stop(): Promise<void>;
 }
@@ -27,7 +29,7 @@ export async function stopAllSessions(): Promise<void> {
   await Promise.allSettled([...active].map((s) => s.stop()));
 }
 
-type Cell = { sts: { port: number }; stop(): Promise<void> };
+type Cell = { sts: { port: number; child: { pid?: number } }; opa: { child: { pid?: number } }; stop(): Promise<void> };
 
 async function startStsCell(jwks: object): Promise<Cell> {
   if (!existsSync(join(repoRoot, 'sts/main.ts'))) throw new StsMissing('sts/main.ts is not there yet');
@@ -53,6 +55,7 @@ export async function startSession(cfg: BenchConfig, jwks: object, pinCpus: bool
   if (pinCpus) pin(envoy.pid, ENVOY_CPU);
   const session: Session = {
     envoy,
+    helperPids: cell ? [cell.sts.child.pid!, cell.opa.child.pid!] : [],
     url: (path = '/') => envoy.url(LISTENER, path),
     stop: async () => {
       active.delete(session);

@@ -55,6 +55,13 @@ const probe = (port: number, path: string) => ({
   timeoutSeconds: 5,
 });
 
+/** The tag of an image reference ("latest" when it has none), as a label value. */
+function imageTag(image: string): string {
+  const lastPart = image.split("@")[0].split("/").pop() ?? "";
+  const tag = lastPart.includes(":") ? lastPart.split(":").pop()! : "latest";
+  return tag.replace(/[^A-Za-z0-9_.-]/g, "-").slice(0, 63) || "latest";
+}
+
 const hardened = {
   allowPrivilegeEscalation: false,
   readOnlyRootFilesystem: true,
@@ -66,6 +73,8 @@ export function stsManifests(cell: Cell): Rendered[] {
   const name = stsName(cell.name);
   const ns = cell.namespace;
   const labels = { ...cellLabels(cell), app: name };
+  // Istio's telemetry wants app and version labels on the pods.
+  const podLabels = { ...labels, version: imageTag(cell.sts.image) };
   const configMap = `${name}-config`;
   const policies = `${name}-policies`;
   return [
@@ -83,7 +92,7 @@ export function stsManifests(cell: Cell): Rendered[] {
         replicas: 1,
         selector: { matchLabels: { app: name } },
         template: {
-          metadata: { labels },
+          metadata: { labels: podLabels },
           spec: {
             serviceAccountName: name,
             securityContext: { runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000, fsGroup: 1000, seccompProfile: { type: "RuntimeDefault" } },

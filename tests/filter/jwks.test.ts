@@ -124,3 +124,37 @@ test('a JWKS call that times out is a failed fetch, and the waiting request fail
   const r = await h.request({ headers: bearer(await token(k, nowSec(h))) });
   assert.equal(JSON.parse(r.body).status, 'JwksNoValidKeys');
 });
+
+test('cold start across workers: a worker with no keys waits for another worker\'s fetch instead of failing', async () => {
+  const k = await makeKey('ES256');
+  const store = new SharedStore();
+  const pending: HttpCall[] = [];
+  const hold = (c: HttpCall) => { pending.push(c); return undefined; };
+  const w1 = await host(remoteConfig(), { onHttpCall: hold, sharedStore: store });
+  const w2 = await host(remoteConfig(), { onHttpCall: hold, sharedStore: store, clockMs: w1.nowMs() });
+  const w3 = await host(remoteConfig(), { onHttpCall: hold, sharedStore: store, clockMs: w1.nowMs() });
+  await settle();
+  const t = await token(k, nowSec(w1));
+  const r2 = w2.request({ headers: bearer(t) });   // takes the unknown-kid lease and fetches itself
+  const r3 = w3.request({ headers: bearer(t) });   // both leases held elsewhere: must wait, not fail
+  await settle();
+  const first = pending.find((c) => c.contextId !== undefined)!;
+  w1.respond(first.token, { status: 200, body: JSON.stringify(jwksOf(k)) });
+  await settle();
+  w2.advance(500); w3.advance(500);
+  await settle();
+  assert.equal((await r3).kind, 'continue', 'w3 adopted the shared copy on its next tick');
+  for (const c of [...w2.pendingCalls]) w2.respond(c.token, { status: 200, body: JSON.stringify(jwksOf(k)) });
+  await settle();
+  w2.advance(500);
+  assert.equal((await r2).kind, 'continue');
+});
+
+test('a waiting request fails closed after its deadline when no keys ever arrive', async () => {
+  const k = await makeKey('ES256');
+  const h = await host(remoteConfig({ timeoutMs: 200 }), { onHttpCall: () => undefined });
+  const r = h.request({ headers: bearer(await token(k, nowSec(h))) });
+  await settle();
+  for (let i = 0; i < 6; i++) { h.advance(500); await settle(); }
+  assert.equal(JSON.parse((await r).body).status, 'JwksNoValidKeys');
+});

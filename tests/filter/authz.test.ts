@@ -1,0 +1,113 @@
+// Inbound authorization through the cell's STS (dispatch_http_call), its decision cache, and
+// the defined behaviour when the STS is down, slow or broken: fail closed (503), or fail open
+// only when configured, and counted.
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { host, config, token, bearer, nowSec, makeKey, type TestKey } from './fixture.ts';
+import type { HttpCall, CallOutcome } from '../host/emulator.ts';
+
+let key: TestKey;
+before(async () => { key = await makeKey('ES256'); });
+
+const authzConfig = (extra: Record<string, unknown> = {}) => config([key], {}, {
+  workload: 'reviews-service',
+  authorization: { cluster: 'sts', timeoutMs: 300, cacheTtlSeconds: 30, forwardHeaders: ['x-tenant'], ...extra },
+});
+
+function sts(answer: (call: HttpCall) => CallOutcome) {
+  const calls: HttpCall[] = [];
+  return { calls, onHttpCall: (c: HttpCall) => { calls.push(c); return answer(c); } };
+}
+const allow = () => ({ status: 200, headers: { 'content-type': 'application/json' }, body: '{"allow":true,"status":"ALLOWED","ttlSeconds":30}' });
+const deny = () => ({ status: 200, body: '{"allow":false,"status":"DENIED_BY_POLICY","ttlSeconds":30}' });
+
+test('allowed: the STS gets the request context and the verified token; the decision is cached', async () => {
+  const s = sts(allow);
+  const h = await host(authzConfig(), { onHttpCall: s.onHttpCall });
+  const t = await token(key, nowSec(h));
+  const spec = { method: 'POST', path: '/reviews/1?x=1', authority: 'reviews', headers: { ...bearer(t), 'x-tenant': 'acme', 'x-request-id': 'rid-1' } };
+  const r = await h.request(spec);
+  assert.equal(r.kind, 'continue');
+  assert.equal(s.calls.length, 1);
+  const c = s.calls[0];
+  assert.equal(c.cluster, 'sts');
+  assert.equal(c.header(':path'), '/authorize');
+  assert.equal(c.header(':method'), 'POST');
+  const body = JSON.parse(c.body.toString());
+  assert.deepEqual(body.destination, { cellName: 'reviews', workload: 'reviews-service' });
+  assert.deepEqual(body.requestContext, { host: 'reviews', path: '/reviews/1?x=1', method: 'POST', protocol: 'HTTP/1.1' });
+  assert.deepEqual(body.requestHeaders, { 'x-tenant': 'acme' });
+  assert.equal(body.requestId, 'rid-1');
+  assert.equal(body.jwt, t);
+  // Same inputs: served from the cache, no second call.
+  assert.equal((await h.request(spec)).kind, 'continue');
+  assert.equal(s.calls.length, 1);
+  assert.equal(h.metric('cellauth.reviews.authz_cache_hit'), 1);
+  // Any input the policy sees changes the key.
+  assert.equal((await h.request({ ...spec, path: '/reviews/2' })).kind, 'continue');
+  assert.equal((await h.request({ ...spec, headers: { ...spec.headers, 'x-tenant': 'other' } })).kind, 'continue');
+  assert.equal(s.calls.length, 3);
+});
+
+test('denied: 403 AuthzDenied with no RFC 6750 error (a policy decision is not a scope problem)', async () => {
+  const h = await host(authzConfig(), sts(deny));
+  const r = await h.request({ headers: bearer(await token(key, nowSec(h))) });
+  assert.equal(r.status, 403);
+  assert.equal(JSON.parse(r.body).status, 'AuthzDenied');
+  assert.equal(r.responseHeaders['www-authenticate'], undefined);
+  assert.equal(h.metric('cellauth.reviews.authz_denied'), 1);
+});
+
+for (const [name, outcome, want] of [
+  ['an undefined decision', { status: 200, body: '{"allow":"yes"}' }, 403],
+  ['an STS 401 TOKEN_INVALID', { status: 401, body: '{"allow":false,"status":"TOKEN_INVALID"}' }, 403],
+  ['STS unreachable (Envoy 503)', { status: 503, body: 'upstream connect error' }, 503],
+  ['OPA unavailable (STS 503)', { status: 503, body: '{"allow":false,"status":"OPA_UNAVAILABLE"}' }, 503],
+  ['a reset', 'fail', 503],
+  ['a timeout', 'timeout', 503],
+  ['a non-JSON 200', { status: 200, body: '<html>' }, 503],
+] as const) {
+  test(`${name} -> ${want}, never allowed`, async () => {
+    const h = await host(authzConfig(), sts(() => outcome as CallOutcome));
+    const r = await h.request({ headers: bearer(await token(key, nowSec(h))) });
+    assert.equal(r.status, want);
+    assert.equal(JSON.parse(r.body).status, want === 503 ? 'AuthzUnavailable' : 'AuthzDenied');
+  });
+}
+
+test('an STS slower than timeoutMs is a 503 (the call times out)', async () => {
+  const h = await host(authzConfig(), { onHttpCall: () => undefined });
+  const p = h.request({ headers: bearer(await token(key, nowSec(h))) });
+  await new Promise((r) => setImmediate(r));
+  h.advance(301);
+  const r = await p;
+  assert.equal(r.status, 503);
+});
+
+test('failOpen: the request passes when the STS is down, and it is counted; a deny still denies', async () => {
+  const h = await host(authzConfig({ failOpen: true }), sts(() => 'fail'));
+  const r = await h.request({ headers: bearer(await token(key, nowSec(h))) });
+  assert.equal(r.kind, 'continue');
+  assert.equal(h.metric('cellauth.reviews.authz_fail_open'), 1);
+  const d = await host(authzConfig({ failOpen: true }), sts(deny));
+  assert.equal((await d.request({ headers: bearer(await token(key, nowSec(d))) })).status, 403);
+});
+
+test('failOpen never applies to authentication', async () => {
+  const h = await host(authzConfig({ failOpen: true }), sts(() => 'fail'));
+  assert.equal((await h.request({})).status, 401);
+});
+
+test('a cached decision never outlives the token', async () => {
+  const s = sts(allow);
+  const h = await host(authzConfig({ cacheTtlSeconds: 600 }), { onHttpCall: s.onHttpCall });
+  const t = await token(key, nowSec(h), { ttl: 5 });
+  assert.equal((await h.request({ headers: bearer(t) })).kind, 'continue');
+  h.advance(5_500);
+  const n = nowSec(h);
+  const fresh = await token(key, n, { ttl: 300 });
+  assert.equal((await h.request({ headers: bearer(fresh) })).kind, 'continue');
+  assert.equal(s.calls.length, 2);
+  h.advance(70_000);
+  assert.equal((await h.request({ headers: bearer(t) })).status, 401, 'expired token: rejected before any decision is looked up');
+});
