@@ -108,6 +108,7 @@ describe("cellauth render: example cells", () => {
           }
         }
         const gateway = plugins.find((p) => p.spec.pluginConfig.mode === "gateway");
+        assert.ok(gateway, "a gateway plugin");
         assert.equal(gateway.spec.pluginConfig.jwtRules[0].issuer, cellYaml.globalIssuer.issuer);
         assert.equal(gateway.spec.pluginConfig.tokenExchange.audience, cell);
       });
@@ -143,6 +144,7 @@ describe("cellauth render: example cells", () => {
       it("runs the STS image with an OPA sidecar whose policies come from a ConfigMap", () => {
         const objs = objectsIn(a()).map((o) => o.obj);
         const dep = objs.find((o) => o.kind === "Deployment");
+        assert.ok(dep, "the STS Deployment");
         const [sts, opa] = dep.spec.template.spec.containers;
         assert.deepEqual(sts.args, ["--config", "/etc/cellauth/sts.json"]);
         assert.match(opa.image, /^openpolicyagent\/opa:\d+\.\d+\.\d+/);
@@ -150,6 +152,7 @@ describe("cellauth render: example cells", () => {
           ["run", "--server", "--addr", "127.0.0.1:8181", "--watch", "/policies"]);
         const vol = dep.spec.template.spec.volumes.find((v: any) => v.name === opa.volumeMounts[0].name);
         const policies = objs.find((o) => o.kind === "ConfigMap" && o.metadata.name === vol.configMap.name);
+        assert.ok(policies, "the policies ConfigMap");
         assert.match(policies.data["cellery.rego"], /package cellery\.io/);
       });
     });
