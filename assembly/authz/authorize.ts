@@ -1,8 +1,8 @@
 // Inbound authorization: ask the cell's STS (which asks OPA) whether this verified request may
 // proceed. Decisions are cached per worker on every input the policy sees, for at most the
 // STS's ttl, our cacheTtlSeconds, and the token's remaining lifetime.
-import { MapType, HeaderName, getHeaderString, Pair } from "../host/headers";
-import { httpCall } from "../host/http";
+import { MapType, HeaderName, getHeaderString } from "../host/headers";
+import { post } from "../host/http";
 import { nowSeconds } from "../host/runtime";
 import { jsonQuote, parseJsonBytes, JsonKind } from "../util/json";
 import { Status } from "../jwt/status";
@@ -22,7 +22,7 @@ export class Authorizer {
     const c = s.config;
     const a = c.authorization!;
     const token = s.token!;
-    const tokenText = String.UTF8.decodeUnsafe(changetype<usize>(token.buf) + token.start, token.len);
+    const tokenText = token.text();
     const host = getHeaderString(MapType.Request, AUTHORITY);
     const rid = getHeaderString(MapType.Request, REQUEST_ID);
     let fwd = "";
@@ -43,11 +43,7 @@ export class Authorizer {
       ",\"requestContext\":{\"host\":" + jsonQuote(host !== null ? host : "") + ",\"path\":" + jsonQuote(s.path) +
       ",\"method\":" + jsonQuote(s.method) + ",\"protocol\":\"HTTP/1.1\"}" +
       ",\"requestHeaders\":{" + fwd + "},\"jwt\":" + jsonQuote(tokenText) + "}";
-    const headers: Pair[] = [
-      new Pair(":method", "POST"), new Pair(":path", a.path), new Pair(":authority", a.authority),
-      new Pair("content-type", "application/json"),
-    ];
-    const call = httpCall(a.cluster, headers, String.UTF8.encode(body), a.timeoutMs);
+    const call = post(a.cluster, a.authority, a.path, "application/json", body, a.timeoutMs);
     if (call == 0) return this.unavailable();
     s.cellauth.track(call, CallKind.Authorize, s.id);
     s.pendingKey = key;

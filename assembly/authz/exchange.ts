@@ -3,8 +3,8 @@
 //  outbound: a call to another cell (<cell><pattern><service>) gets a token for that cell, carrying
 //            the user context the inbound filter stored under x-request-id. External hosts pass untouched.
 // Tokens are cached per worker until refreshBeforeExpirySeconds before they expire.
-import { MapType, HeaderName, getHeaderString, setHeader, Pair } from "../host/headers";
-import { httpCall } from "../host/http";
+import { MapType, HeaderName, getHeaderString, setHeader } from "../host/headers";
+import { post } from "../host/http";
 import { nowSeconds } from "../host/runtime";
 import { parseJsonBytes, JsonKind } from "../util/json";
 import { Status } from "../jwt/status";
@@ -25,8 +25,7 @@ export class Exchanger {
     const s = this.s;
     const c = s.config;
     const tx = c.tokenExchange!;
-    const t = s.token!;
-    const subject = String.UTF8.decodeUnsafe(changetype<usize>(t.buf) + t.start, t.len);
+    const subject = s.token!.text();
     return this.exchange(tx.audience.length > 0 ? tx.audience : c.cell, subject);
   }
 
@@ -60,11 +59,7 @@ export class Exchanger {
     let form = "grant_type=" + formEncode(GRANT) + "&audience=" + formEncode(audience) +
       "&source_workload=" + formEncode(c.workload);
     if (subject !== null) form += "&subject_token=" + formEncode(subject) + "&subject_token_type=" + formEncode(JWT_TYPE);
-    const headers: Pair[] = [
-      new Pair(":method", "POST"), new Pair(":path", tx.path), new Pair(":authority", tx.authority),
-      new Pair("content-type", "application/x-www-form-urlencoded"),
-    ];
-    const call = httpCall(tx.cluster, headers, String.UTF8.encode(form), tx.timeoutMs);
+    const call = post(tx.cluster, tx.authority, tx.path, "application/x-www-form-urlencoded", form, tx.timeoutMs);
     if (call == 0) return s.reject(Status.TokenExchangeUnavailable);
     s.cellauth.track(call, CallKind.Exchange, s.id);
     s.pendingKey = key;

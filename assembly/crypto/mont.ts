@@ -61,7 +61,7 @@ export function limbsFromHex(hex: string): StaticArray<u32> {
 }
 
 /** a = 2a mod m, for a < m. */
-function dblMod(a: usize, m: usize, n: i32): void {
+export function dblMod(a: usize, m: usize, n: i32): void {
   let carry: u32 = 0;
   for (let i = 0; i < n; i++) {
     let p = a + (<usize>i << 2);

@@ -2,7 +2,8 @@
 // public exponentiation by Montgomery multiplication. e = 65537 costs 16 squarings and one
 // multiplication; any other odd e >= 3 takes the general square-and-multiply path.
 import { HashAlg, hashLen, hashInit, hashUpdate, hashFinal, hashRaw } from "./hash";
-import { Modulus, MAX_LIMBS, limbsFromBytes, limbsToBytes, cmp, montMul, toMont, fromMont } from "./mont";
+import { Modulus, MAX_LIMBS, limbsFromBytes, limbsToBytes, cmp } from "./mont";
+import { WideModulus, widePowPublic } from "./rsaexp";
 import { ctEqualRaw } from "./ct";
 
 export const RSA_MIN_BITS: i32 = 2048;
@@ -10,11 +11,13 @@ export const RSA_MAX_BITS: i32 = 8192;
 
 export class RsaKey {
   readonly mod: Modulus;
+  readonly wide: WideModulus;     // the modulus for the exponentiation (rsaexp.ts)
   readonly e: StaticArray<u32>;  // exponent limbs, little-endian
   readonly eLimbs: i32;
   readonly byteLen: i32;          // k = ceil(bits / 8)
   constructor(mod: Modulus, e: StaticArray<u32>) {
     this.mod = mod;
+    this.wide = new WideModulus(mod);
     this.e = e;
     this.eLimbs = e.length;
     this.byteLen = (mod.bits + 7) >> 3;
@@ -48,8 +51,7 @@ export function rsaKeyCreate(n: usize, nLen: i32, e: usize, eLen: i32): RsaKey |
 }
 
 const S: usize = memory.data(MAX_LIMBS * 4, 8);
-const SM: usize = memory.data(MAX_LIMBS * 4, 8);
-const X: usize = memory.data(MAX_LIMBS * 4, 8);
+const X: usize = memory.data((MAX_LIMBS + 1) * 4, 8);
 const EM: usize = memory.data(MAX_LIMBS * 4, 8);
 
 /** RSAVP1: EM (k bytes) = sig^e mod n. False when sig is not exactly k bytes or sig >= n. */
@@ -59,21 +61,7 @@ function rsavp1(key: RsaKey, sig: usize, sigLen: i32): bool {
   let n = M.n;
   if (!limbsFromBytes(S, n, sig, sigLen)) return false;
   if (cmp(S, M.m, n) >= 0) return false;
-  toMont(SM, S, M);
-  memory.copy(X, SM, <usize>n << 2);
-  let e = changetype<usize>(key.e);
-  let started = false;
-  for (let i = key.eLimbs - 1; i >= 0; i--) {
-    let w = load<u32>(e + (<usize>i << 2));
-    for (let b = 31; b >= 0; b--) {
-      if (started) montMul(X, X, X, M);
-      if ((w >>> b) & 1) {
-        if (started) montMul(X, X, SM, M);
-        else started = true; // X already holds s
-      }
-    }
-  }
-  fromMont(X, X, M);
+  widePowPublic(X, S, changetype<usize>(key.e), key.eLimbs, M, key.wide);
   limbsToBytes(EM, key.byteLen, X, n);
   return true;
 }

@@ -4,8 +4,7 @@
 //   -> write identity headers -> authorize (inbound) or exchange (gateway/outbound) -> continue.
 // Only the authorize/exchange steps and an unknown-kid refetch ever leave the hot path.
 import { StreamContext } from "../host/abi";
-import { MapType, HeaderName, getHeader, getHeaderString, setHeader, setHeaderBytes, removeHeader, sendLocalResponse, Pair } from "../host/headers";
-import { continue_request } from "./resume";
+import { MapType, HeaderName, getHeader, getHeaderString, removeHeader, sendLocalResponse, Pair } from "../host/headers";
 import { nowSeconds } from "../host/runtime";
 import * as log from "../host/log";
 import { Config, Rule, Requirement, JwtRule, Mode } from "../config/types";
@@ -158,8 +157,7 @@ export class Stream extends StreamContext {
     const authz = c.authorization;
     if (authz !== null && authz.enabled) return new Authorizer(this).authorize();
     if (c.userContextEnabled) {
-      const t = this.token!;
-      this.rememberUser(getHeaderString(MapType.Request, REQUEST_ID), String.UTF8.decodeUnsafe(changetype<usize>(t.buf) + t.start, t.len));
+      this.rememberUser(getHeaderString(MapType.Request, REQUEST_ID), this.token!.text());
     }
     return this.allow();
   }
@@ -219,6 +217,6 @@ export class Stream extends StreamContext {
   // Resumes a paused request (from an http-call or key-refresh callback).
   resume(): void {
     this.paused = false;
-    continue_request();
+    this.continueRequest();
   }
 }

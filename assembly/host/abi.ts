@@ -1,6 +1,6 @@
 // proxy-wasm ABI v0.2.1 entry points, dispatched to cellauth's contexts.
 // A plugin (root context) per Envoy filter config; a stream context per HTTP request.
-import { proxy_set_effective_context } from "./sdk";
+import { proxy_set_effective_context, proxy_continue_stream } from "./sdk";
 
 export class RootContext {
   constructor(public id: u32) {}
@@ -22,6 +22,8 @@ export class StreamContext {
   onDelete(): void {}
   // Makes this stream the target of host calls made from a root callback (e.g. resume after an http call).
   activate(): void { proxy_set_effective_context(this.id); }
+  // Resumes a request this stream paused (StreamType Request = 0).
+  continueRequest(): void { proxy_continue_stream(0); }
 }
 
 let factory: (id: u32) => RootContext = (id: u32): RootContext => new RootContext(id);

@@ -16,6 +16,15 @@ export function httpCall(cluster: string, headers: Pair[], body: ArrayBuffer, ti
   return r == 0 ? load<u32>(tokenSlot) : 0;
 }
 
+// A POST to an STS endpoint; returns the call token, or 0 if the host refused it.
+export function post(cluster: string, authority: string, path: string, contentType: string, body: string, timeoutMs: u32): u32 {
+  const headers: Pair[] = [
+    new Pair(":method", "POST"), new Pair(":path", path), new Pair(":authority", authority),
+    new Pair("content-type", contentType),
+  ];
+  return httpCall(cluster, headers, String.UTF8.encode(body), timeoutMs);
+}
+
 // The `:status` of a call response, or 0 when the call failed (reset, timeout, no upstream).
 export function callResponseStatus(numHeaders: u32): u32 {
   if (numHeaders == 0) return 0;

@@ -9,6 +9,8 @@ export class Extracted {
   len: i32 = 0;
   header: HeaderName | null = null;   // where it came from, so it can be stripped when not forwarded
   rules: JwtRule[] = [];              // the rules that declare this location
+
+  text(): string { return String.UTF8.decodeUnsafe(changetype<usize>(this.buf) + this.start, this.len); }
 }
 
 const COOKIE = new HeaderName("cookie");

@@ -2,8 +2,9 @@
 // upstream process competes with Envoy and wrk for the two cores; only the auth filter differs.
 import type { EnvoyConfigSpec, HttpFilterSpec } from '../../tests/lib/envoy-config.ts';
 import { AUDIENCE, CELL, ISSUER } from './tokens.ts';
+import { buildProbe } from '../../tests/lib/build-probe.ts';
 
-export type ConfigId = 'noauth' | 'jwt_authn' | 'jwt_authn_cache' | 'cellauth_host' | 'cellauth_wasm' | 'cellauth_nocache' | 'cellauth_authz' | 'ext_authz';
+export type ConfigId = 'noauth' | 'wasm_probe' | 'jwt_authn' | 'jwt_authn_cache' | 'cellauth_host' | 'cellauth_wasm' | 'cellauth_nocache' | 'cellauth_authz' | 'ext_authz';
 
 export interface BenchConfig {
   id: ConfigId;
@@ -79,6 +80,10 @@ function extAuthz(stsPort: number): HttpFilterSpec {
 
 export const CONFIGS: BenchConfig[] = [
   { id: 'noauth', label: 'no auth', needsSts: false, bodyRequests: false, ignoresTokens: true, spec: () => chain([]) },
+  // The harness's ABI probe: one header lookup, one counter, one response header. It prices the
+  // proxy-wasm round trips every wasm filter pays, apart from anything cellauth does.
+  { id: 'wasm_probe', label: 'minimal AS wasm filter (probe)', needsSts: false, bodyRequests: false, ignoresTokens: true, profileOnly: true,
+    spec: () => chain([{ wasm: { pluginConfig: 'bench', rootId: 'probe', vmId: 'probe', wasmPath: buildProbe() } }]) },
   { id: 'jwt_authn', label: 'jwt_authn (no cache)', needsSts: false, bodyRequests: false, ignoresTokens: false, spec: (j) => chain([jwtAuthn(j, false)]) },
   { id: 'jwt_authn_cache', label: 'jwt_authn + jwt_cache', needsSts: false, bodyRequests: false, ignoresTokens: false, spec: (j) => chain([jwtAuthn(j, true)]) },
   { id: 'cellauth_host', label: 'cellauth host crypto', needsSts: false, bodyRequests: false, ignoresTokens: false, spec: (j) => chain([cellauth(j, 'auto', false)]) },

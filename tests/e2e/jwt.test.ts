@@ -166,6 +166,8 @@ test('remote JWKS: served by a real server, then rotated: a new kid is accepted 
   const rs = keys.get('RS256')!;
   await eventually('the first JWKS fetch', async () => (await get(envoy.url('remote', '/r'), bearer(await tok(rs)))).status === 200);
   jwks.setJwks(jwksOf(rs, rotated));
+  // The first request may itself have used the unknown-kid lease; refetches are one per interval (500 ms).
+  await new Promise((r) => setTimeout(r, 600));
   const r = await get(envoy.url('remote', '/r'), bearer(await tok(rotated)));
   assert.equal(r.status, 200, `rotated key: ${r.text}`);
   assert.ok((await envoy.wasmMetric('cellauth.reviews.jwks_refetch_unknown_kid'))! >= 1);

@@ -6,7 +6,7 @@ import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { gunzipSync } from "node:zlib";
@@ -100,5 +100,24 @@ describe("Wasm OCI image layout", () => {
     const http = resolveImage(parseCell(cellFile, text("https://files.example/cellauth.wasm")), { wasm: ensureFilterBuilt() });
     assert.equal(http.sha256, sha(wasm).slice(7));
     assert.throws(() => resolveImage(parseCell(cellFile, text("oci://r/c:1")), { ociDir: join(tmp, "none") }), /build-oci\.sh/);
+  });
+});
+
+// Istio's own fetcher (istio.io/istio/pkg/wasm, what istio-agent runs for an oci:// WasmPlugin)
+// pulls the image from an in-memory registry: built by scripts/install-istioctl.sh.
+const fetcher = join(root, ".tools/bin/cellauth-ocifetch");
+describe("Istio's Wasm image fetcher pulls the image", { skip: existsSync(fetcher) ? false : "no .tools/bin/cellauth-ocifetch: run scripts/install-istioctl.sh" }, () => {
+  it("extracts plugin.wasm byte for byte and reports the manifest digest that WasmPlugin.sha256 pins", () => {
+    const dir = mkdtempSync(join(tmpdir(), "cellauth-ocifetch-"));
+    try {
+      const wasm = readWasm(ensureFilterBuilt());
+      const image = writeOciLayout(join(dir, "oci"), wasm, { rootId: "cellauth", tag: "0.1.0" });
+      const out = execFileSync(fetcher, [join(dir, "oci"), "0.1.0"], { encoding: "utf8", timeout: 60_000, stdio: ["ignore", "pipe", "pipe"] });
+      const result = JSON.parse(out.trim().split("\n").filter((l) => l.startsWith("{")).pop()!);
+      assert.equal(`sha256:${result.digest}`, image.digest);
+      assert.equal(result.sha256, sha(wasm).slice(7));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
