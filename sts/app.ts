@@ -34,7 +34,7 @@ export async function startSts(configPath: string): Promise<RunningSts> {
       state = { ...next, trust: new TrustedIssuers(next.config, keys) };
     },
   );
-  const server = await startServer(ctx, loaded.config.port);
+  const server = await startServer(ctx, loaded.config.port, loaded.config.host ?? "127.0.0.1");
   logger.info("listening", { port: server.port, cell: loaded.config.cell, namespace: loaded.config.namespace });
   return {
     port: server.port,

@@ -25,6 +25,8 @@ export interface StsConfig {
   cell: string;
   namespace: string;
   port: number;
+  /** Listen address; 127.0.0.1 unless a pod must accept traffic on its own IP. */
+  host?: string;
   keysDir: string;
   signingAlg: SigningAlg;
   tokenLifetimeSeconds: number;
@@ -59,7 +61,7 @@ const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false });
 const validateSchema = ajv.compile(schema);
 
 // These shape the process (socket, key material, identity); changing them needs a restart.
-const RESTART_ONLY = ["cell", "namespace", "port", "keysDir", "signingAlg"] as const;
+const RESTART_ONLY = ["cell", "namespace", "port", "host", "keysDir", "signingAlg"] as const;
 
 export class ConfigError extends Error {}
 

@@ -1,4 +1,4 @@
-// node:http routing for the STS endpoints. Binds 127.0.0.1 only; bodies are capped; every
+// node:http routing for the STS endpoints. Binds 127.0.0.1 unless configured otherwise; bodies are capped; every
 // answer is JSON (or Prometheus text) and never echoes a token or a stack trace.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -97,7 +97,7 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export function startServer(ctx: StsContext, port: number): Promise<RunningServer> {
+export function startServer(ctx: StsContext, port: number, host = "127.0.0.1"): Promise<RunningServer> {
   const server = createServer((req, res) => {
     route(ctx, req, res).catch((e) => {
       if (e instanceof BodyTooLarge) {
@@ -113,7 +113,7 @@ export function startServer(ctx: StsContext, port: number): Promise<RunningServe
   server.headersTimeout = 5_000;
   return new Promise((resolve, reject) => {
     server.once("error", reject);
-    server.listen(port, "127.0.0.1", () => {
+    server.listen(port, host, () => {
       const bound = (server.address() as AddressInfo).port;
       resolve({
         server,

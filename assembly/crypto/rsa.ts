@@ -1,6 +1,7 @@
 // RSA signature verification: RSASSA-PKCS1-v1_5 and RSASSA-PSS (RFC 8017 §8.2.2, §8.1.2),
-// public exponentiation by Montgomery multiplication. e = 65537 costs 16 squarings and one
-// multiplication; any other odd e >= 3 takes the general square-and-multiply path.
+// public exponentiation by Montgomery multiplication in radix 2^28 (rsaexp.ts). e = 65537 costs
+// one multiplication into Montgomery form, 16 squarings and one multiplication by the plain
+// signature, which also leaves Montgomery form; any other odd e >= 3 is square-and-multiply.
 import { HashAlg, hashLen, hashInit, hashUpdate, hashFinal, hashRaw } from "./hash";
 import { Modulus, MAX_LIMBS, limbsFromBytes, limbsToBytes, cmp } from "./mont";
 import { WideModulus, widePowPublic } from "./rsaexp";

@@ -41,8 +41,8 @@ export class WideModulus {
     let m0 = load<u32>(M.m);
     for (let i = 0; i < 5; i++) x = x * (2 - m0 * x);
     this.n0 = (0 - x) & <u32>mask;
-    this.mArr = new StaticArray<u32>(MAX_WLIMBS);
-    this.r2Arr = new StaticArray<u32>(MAX_WLIMBS);
+    this.mArr = new StaticArray<u32>(n + 4); // + zero padding read by the unrolled loops
+    this.r2Arr = new StaticArray<u32>(n + 4);
     this.m = changetype<usize>(this.mArr);
     this.r2 = changetype<usize>(this.r2Arr);
     toWide(this.m, M.m, M.n, n, w);
@@ -57,9 +57,9 @@ export class WideModulus {
   }
 }
 
-/** 32-bit limbs (n32 of them) to n limbs of w bits; zero-fills the padding of out. */
+/** 32-bit limbs (n32 of them) to n limbs of w bits, then 4 zero limbs of padding. */
 function toWide(out: usize, a: usize, n32: i32, n: i32, w: u32): void {
-  memory.fill(out, 0, <usize>MAX_WLIMBS << 2);
+  memory.fill(out, 0, <usize>(n + 4) << 2);
   let mask: u64 = (<u64>1 << w) - 1;
   let acc: u64 = 0;
   let bits: u32 = 0;
@@ -234,7 +234,7 @@ export function widePowPublic(out: usize, s: usize, e: usize, eLimbs: i32, M32: 
   wideMul(SM, SW, M.r2, M);
   let top = eLimbs * 32 - 1;
   while (((load<u32>(e + (<usize>(top >> 5) << 2)) >>> (<u32>top & 31)) & 1) == 0) top--;
-  memory.copy(XW, SM, <usize>MAX_WLIMBS << 2);
+  memory.copy(XW, SM, <usize>(M.n + 4) << 2);
   for (let b = top - 1; b >= 1; b--) {
     wideSqr(XW, XW, M);
     if ((load<u32>(e + (<usize>(b >> 5) << 2)) >>> (<u32>b & 31)) & 1) wideMul(XW, XW, SM, M);
