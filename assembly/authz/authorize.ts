@@ -31,7 +31,7 @@ export class Authorizer {
       const v = getHeaderString(MapType.Request, h);
       if (v !== null) fwd += (fwd.length > 0 ? "," : "") + jsonQuote(h.name) + ":" + jsonQuote(v);
     }
-    const key = tokenText + "\n" + s.method + "\n" + s.path + "\n" + (host !== null ? host : "") + "\n" + fwd;
+    const key = tokenText + "\n" + s.req.method() + "\n" + s.req.path() + "\n" + (host !== null ? host : "") + "\n" + fwd;
     const now = nowSeconds();
     const cached = s.cellauth.decisions.get(key, now);
     if (cached !== null) {
@@ -40,8 +40,8 @@ export class Authorizer {
     }
     const body = "{\"requestId\":" + jsonQuote(rid !== null ? rid : "") +
       ",\"destination\":{\"cellName\":" + jsonQuote(c.cell) + ",\"workload\":" + jsonQuote(c.workload) + "}" +
-      ",\"requestContext\":{\"host\":" + jsonQuote(host !== null ? host : "") + ",\"path\":" + jsonQuote(s.path) +
-      ",\"method\":" + jsonQuote(s.method) + ",\"protocol\":\"HTTP/1.1\"}" +
+      ",\"requestContext\":{\"host\":" + jsonQuote(host !== null ? host : "") + ",\"path\":" + jsonQuote(s.req.path()) +
+      ",\"method\":" + jsonQuote(s.req.method()) + ",\"protocol\":\"HTTP/1.1\"}" +
       ",\"requestHeaders\":{" + fwd + "},\"jwt\":" + jsonQuote(tokenText) + "}";
     const call = post(a.cluster, a.authority, a.path, "application/json", body, a.timeoutMs);
     if (call == 0) return this.unavailable();

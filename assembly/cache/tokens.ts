@@ -4,6 +4,7 @@
 import { hash64 } from "../util/hash";
 import { Jwt } from "../jwt/parse";
 import { JwtRule } from "../config/types";
+import { Identity } from "../filter/outputs";
 
 export class CachedToken {
   hash: u64 = 0;
@@ -12,6 +13,7 @@ export class CachedToken {
   keysVersion: u32 = 0;
   rule: JwtRule | null = null;
   jwt: Jwt | null = null;
+  identity: Identity | null = null;
 }
 
 export class TokenCache {
@@ -53,7 +55,7 @@ export class TokenCache {
     if (unchecked(this.slots[i]) === e) unchecked(this.slots[i] = null);
   }
 
-  insert(jwt: Jwt, rule: JwtRule, keysVersion: u32): void {
+  insert(jwt: Jwt, rule: JwtRule, keysVersion: u32, identity: Identity): void {
     if (!this.enabled || jwt.len > this.maxTokenBytes) return;
     const ptr = changetype<usize>(jwt.buf) + <usize>jwt.start;
     const e = new CachedToken();
@@ -63,6 +65,7 @@ export class TokenCache {
     e.keysVersion = keysVersion;
     e.rule = rule;
     e.jwt = jwt;
+    e.identity = identity;
     unchecked(this.slots[<i32>(e.hash & <u64>this.mask)] = e);
   }
 }

@@ -1,24 +1,38 @@
 // What a verified token adds to the request: the subject header, claim headers, the payload
 // header, and the token itself removed unless forwardOriginalToken.
-import { MapType, setHeader, setHeaderBytes, removeHeader } from "../host/headers";
+import { MapType, HeaderName, setHeaderBytes, removeHeader } from "../host/headers";
 import { Config, JwtRule } from "../config/types";
 import { JsonValue, JsonKind } from "../util/json";
 import { base64Encode } from "../util/base64";
 import { Jwt } from "../jwt/parse";
 import { Extracted } from "../jwt/extract";
 
-export function writeIdentityHeaders(c: Config, jr: JwtRule, jwt: Jwt, token: Extracted): void {
+// The identity headers of one verified token, encoded once and kept with the cached token,
+// so that a cache hit writes bytes without re-deriving them.
+export class Identity {
+  names: HeaderName[] = [];
+  values: ArrayBuffer[] = [];
+  add(name: HeaderName, value: ArrayBuffer): void { this.names.push(name); this.values.push(value); }
+}
+
+export function identityOf(c: Config, jr: JwtRule, jwt: Jwt): Identity {
+  const id = new Identity();
   const sub = jwt.sub;
-  if (sub !== null && isSafe(sub)) setHeader(MapType.Request, c.subjectHeader, sub);
+  if (sub !== null && isSafe(sub)) id.add(c.subjectHeader, String.UTF8.encode(sub));
   for (let i = 0; i < jr.outputClaimToHeaders.length; i++) {
     const ch = unchecked(jr.outputClaimToHeaders[i]);
     const v = claimAt(jwt.payload!, ch.claim);
     if (v === null) continue;
     const text = claimText(v);
-    if (text !== null) setHeader(MapType.Request, ch.header, text);
+    if (text !== null) id.add(ch.header, String.UTF8.encode(text));
   }
   const ph = jr.outputPayloadToHeader;
-  if (ph !== null) setHeaderBytes(MapType.Request, ph, jwt.payloadB64());
+  if (ph !== null) id.add(ph, jwt.payloadB64());
+  return id;
+}
+
+export function writeIdentityHeaders(id: Identity, jr: JwtRule, token: Extracted): void {
+  for (let i = 0; i < id.names.length; i++) setHeaderBytes(MapType.Request, unchecked(id.names[i]), unchecked(id.values[i]));
   const from = token.header;
   if (!jr.forwardOriginalToken && from !== null) removeHeader(MapType.Request, from);
 }

@@ -14,14 +14,12 @@ import { checkClaims } from "../jwt/claims";
 import { verifySignature, VerifyResult } from "../jwt/verify";
 import { extractToken, Extracted, RequestView } from "../jwt/extract";
 import { selectRule } from "../rules/select";
-import { writeIdentityHeaders } from "./outputs";
+import { writeIdentityHeaders, identityOf, Identity } from "./outputs";
 import { Event } from "./stats";
 import { CellauthRoot } from "./root";
 import { Authorizer } from "../authz/authorize";
 import { Exchanger } from "../authz/exchange";
 
-const METHOD = new HeaderName(":method");
-const PATH = new HeaderName(":path");
 const ORIGIN = new HeaderName("origin");
 const AC_REQUEST_METHOD = new HeaderName("access-control-request-method");
 const REQUEST_ID = new HeaderName("x-request-id");
@@ -38,8 +36,7 @@ export class Stream extends StreamContext {
   token: Extracted | null = null;
   jwt: Jwt | null = null;
   jwtRule: JwtRule | null = null;
-  method: string = "";
-  path: string = "";
+  req: RequestView = new RequestView();
   pendingKey: string = "";
   pendingRequestId: string | null = null;
   pendingToken: string = "";
@@ -59,19 +56,16 @@ export class Stream extends StreamContext {
     for (let i = 0; i < c.outputHeaders.length; i++) removeHeader(MapType.Request, unchecked(c.outputHeaders[i]));
     if (c.mode == Mode.Outbound) return new Exchanger(this).outbound();
 
-    const method = getHeaderString(MapType.Request, METHOD);
-    const path = getHeaderString(MapType.Request, PATH);
-    this.method = method !== null ? method : "";
-    this.path = path !== null ? path : "/";
-    if (c.bypassCorsPreflight && this.method == "OPTIONS" &&
+    const req = this.req;
+    if (c.bypassCorsPreflight && req.method() == "OPTIONS" &&
         getHeader(MapType.Request, ORIGIN) !== null && getHeader(MapType.Request, AC_REQUEST_METHOD) !== null) {
       this.cellauth.stats!.event(Event.CorsPreflight);
       return CONTINUE;
     }
-    const rule = selectRule(c, this.method, this.path);
+    const rule = selectRule(c, req);
     this.rule = rule;
     if (rule.requires == Requirement.None) return CONTINUE;
-    this.token = extractToken(rule.providers, new RequestView(this.path));
+    this.token = extractToken(rule.providers, req);
     if (this.token === null) {
       if (rule.requires == Requirement.Required) return this.reject(Status.JwtMissed);
       return CONTINUE;
@@ -92,7 +86,7 @@ export class Stream extends StreamContext {
       const jr = hit.rule!;
       if (hit.keysVersion == this.cellauth.providerFor(jr).version && t.rules.includes(jr)) {
         this.cellauth.stats!.event(Event.CacheHit);
-        return this.accept(hit.jwt!, jr);
+        return this.accept(hit.jwt!, jr, hit.identity!);
       }
       tokens.evict(hit);
     }
@@ -137,8 +131,9 @@ export class Stream extends StreamContext {
     }
     const cs = checkClaims(jwt, jr, now, c.enableAudienceValidation);
     if (cs != Status.Ok) return this.fail(cs);
-    if (c.enableSignatureValidation) this.cellauth.tokens.insert(jwt, jr, p.version);
-    return this.accept(jwt, jr);
+    const identity = identityOf(c, jr, jwt);
+    if (c.enableSignatureValidation) this.cellauth.tokens.insert(jwt, jr, p.version, identity);
+    return this.accept(jwt, jr, identity);
   }
 
   // Called by the root when a refetch this request waited on has finished (either way).
@@ -148,11 +143,11 @@ export class Stream extends StreamContext {
     if (r == CONTINUE) this.resume();
   }
 
-  private accept(jwt: Jwt, jr: JwtRule): i32 {
+  private accept(jwt: Jwt, jr: JwtRule, identity: Identity): i32 {
     const c = this.config;
     this.jwt = jwt;
     this.jwtRule = jr;
-    writeIdentityHeaders(c, jr, jwt, this.token!);
+    writeIdentityHeaders(identity, jr, this.token!);
     if (c.mode == Mode.Gateway) return new Exchanger(this).gateway();
     const authz = c.authorization;
     if (authz !== null && authz.enabled) return new Authorizer(this).authorize();
@@ -204,7 +199,7 @@ export class Stream extends StreamContext {
     const code = statusCode(s);
     if (code == 401 || statusError(s).length > 0) headers.push(new Pair("www-authenticate", wwwAuthenticate(s, c !== null ? c.realm : "cellauth")));
     sendLocalResponse(code, statusDetails(s), responseBody(s), headers);
-    if (log.enabled(log.Level.Debug)) log.debug("cellauth: " + this.method + " " + this.path + " rejected: " + statusName(s));
+    if (log.enabled(log.Level.Debug)) log.debug("cellauth: " + this.req.method() + " " + this.req.path() + " rejected: " + statusName(s));
     this.paused = false;
     return STOP;
   }

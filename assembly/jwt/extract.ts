@@ -1,6 +1,6 @@
 // Finds the token in a request: the configured headers (with prefix), query parameters and
 // cookies of the rules that may apply. The token stays inside the buffer the host gave us.
-import { HeaderName, MapType, getHeader } from "../host/headers";
+import { HeaderName, MapType, getHeader, getHeaderString } from "../host/headers";
 import { JwtRule } from "../config/types";
 
 export class Extracted {
@@ -15,12 +15,34 @@ export class Extracted {
 
 const COOKIE = new HeaderName("cookie");
 
+const PATH = new HeaderName(":path");
+const METHOD = new HeaderName(":method");
+
+// The request line, read from the host only when something needs it: a request whose token is
+// in a header and whose rules match everything never decodes its path.
 export class RequestView {
-  path: string = "";
+  private p: string | null = null;
+  private m: string | null = null;
   private cookie: ArrayBuffer | null = null;
   private cookieRead: bool = false;
 
-  constructor(path: string) { this.path = path; }
+  path(): string {
+    const p = this.p;
+    if (p !== null) return p;
+    const v = getHeaderString(MapType.Request, PATH);
+    const r = v !== null ? v : "/";
+    this.p = r;
+    return r;
+  }
+
+  method(): string {
+    const m = this.m;
+    if (m !== null) return m;
+    const v = getHeaderString(MapType.Request, METHOD);
+    const r = v !== null ? v : "";
+    this.m = r;
+    return r;
+  }
 
   cookies(): ArrayBuffer | null {
     if (!this.cookieRead) { this.cookie = getHeader(MapType.Request, COOKIE); this.cookieRead = true; }
@@ -45,7 +67,7 @@ export function extractToken(rules: JwtRule[], req: RequestView): Extracted | nu
       return e;
     }
     for (let p = 0; p < r.fromParams.length; p++) {
-      const e = fromQuery(req.path, r.fromParams[p]);
+      const e = fromQuery(req.path(), r.fromParams[p]);
       if (e === null) continue;
       collect(e, rules, r.fromParams[p], 1);
       return e;

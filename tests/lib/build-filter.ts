@@ -4,7 +4,8 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 
 export const repoRoot = resolve(import.meta.dirname, '../..');
-export const filterWasm = resolve(repoRoot, 'build/cellauth.wasm');
+// CELLAUTH_WASM points the tests at another build (e.g. to compare two builds side by side).
+export const filterWasm = process.env.CELLAUTH_WASM ? resolve(process.env.CELLAUTH_WASM) : resolve(repoRoot, 'build/cellauth.wasm');
 
 export function ensureFilterBuilt(): string {
   if (!existsSync(filterWasm)) execFileSync('npm', ['run', '--silent', 'build'], { cwd: repoRoot, stdio: ['ignore', 'ignore', 'inherit'] });
