@@ -69,8 +69,7 @@ export class Authorizer {
       if (t !== null && t.isInt && t.int < ttl) ttl = t.int;
       const now = nowSeconds();
       let until = now + ttl;
-      const jwt = s.jwt;
-      if (jwt !== null && jwt.hasExp && jwt.exp < until) until = jwt.exp;
+      if (s.tokenExp > 0 && s.tokenExp < until) until = s.tokenExp;
       if (ttl > 0 && until > now) {
         const st = doc.get("status");
         s.cellauth.decisions.set(s.pendingKey, new Decision(allow, st !== null && st.kind == JsonKind.String ? st.str : ""), until);

@@ -1,4 +1,6 @@
 // Per-worker verified-token cache (Envoy's jwt_cache_config): a fixed, direct-mapped table.
+// An entry is a small record (bytes, expiry, rule, identity headers), not the parsed token, so
+// a full cache holds little for the GC to trace.
 // Bounded in entries and token size; an entry dies at the token's exp or when the key set
 // it was verified against changes. Memory is fixed once the table is full.
 import { hash64 } from "../util/hash";
@@ -12,7 +14,7 @@ export class CachedToken {
   expires: i64 = 0;        // seconds; i64.MAX_VALUE when the token has no exp
   keysVersion: u32 = 0;
   rule: JwtRule | null = null;
-  jwt: Jwt | null = null;
+  exp: i64 = 0;            // the token's exp, 0 when it has none (bounds authz caching)
   identity: Identity | null = null;
 }
 
@@ -64,7 +66,7 @@ export class TokenCache {
     e.expires = jwt.hasExp ? jwt.exp : i64.MAX_VALUE;
     e.keysVersion = keysVersion;
     e.rule = rule;
-    e.jwt = jwt;
+    e.exp = jwt.hasExp ? jwt.exp : 0;
     e.identity = identity;
     unchecked(this.slots[<i32>(e.hash & <u64>this.mask)] = e);
   }

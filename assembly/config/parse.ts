@@ -71,6 +71,8 @@ export function parseConfig(text: string): ParseResult {
   const rulesJson = root.get("jwtRules");
   if (rulesJson === null || rulesJson.kind != JsonKind.Array || rulesJson.items.length == 0) {
     r.fail("config.jwtRules", "must be a non-empty list");
+  } else if (rulesJson.items.length > 64) {
+    r.fail("config.jwtRules", "may hold at most 64 rules");
   } else {
     for (let i = 0; i < rulesJson.items.length && r.ok; i++) {
       const jr = parseJwtRule(r, rulesJson.items[i], "config.jwtRules[" + i.toString() + "]", i);

@@ -11,6 +11,7 @@ import { Config, JwtRule } from "../config/types";
 import { ProviderKeys } from "../jwks/store";
 import { TokenCache } from "../cache/tokens";
 import { Stats, Event } from "./stats";
+import { Replies } from "./replies";
 import { AuthzCache } from "../authz/cache";
 import { ExchangeCache } from "../authz/exchange_cache";
 import { UserContextStore } from "../authz/user_context";
@@ -37,6 +38,7 @@ export class CellauthRoot extends RootContext {
   exchanged: ExchangeCache = new ExchangeCache(0);
   users: UserContextStore | null = null;
   stats: Stats | null = null;
+  replies: Replies | null = null;
   private pending: Map<u32, Pending> = new Map();
   private keyWaiters: Map<i32, Waiter[]> = new Map();
 
@@ -69,6 +71,7 @@ export class CellauthRoot extends RootContext {
     this.exchanged = new ExchangeCache(tx !== null ? tx.cacheMaxEntries : 0);
     this.users = new UserContextStore(c.cell, c.userContextSlots, c.userContextTtlSeconds);
     this.stats = new Stats(c.cell);
+    this.replies = new Replies(c.realm);
     setTickPeriod(TICK_MS);
     log.info("cellauth: configured cell " + c.cell + " (" + c.jwtRules.length.toString() + " jwtRules, mode " + modeName(c) + ")");
     this.onTick();

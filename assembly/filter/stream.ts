@@ -4,11 +4,11 @@
 //   -> write identity headers -> authorize (inbound) or exchange (gateway/outbound) -> continue.
 // Only the authorize/exchange steps and an unknown-kid refetch ever leave the hot path.
 import { StreamContext } from "../host/abi";
-import { MapType, HeaderName, getHeader, getHeaderString, removeHeader, sendLocalResponse, Pair } from "../host/headers";
+import { MapType, HeaderName, getHeader, getHeaderString, removeHeader, sendLocalResponse } from "../host/headers";
 import { nowSeconds } from "../host/runtime";
 import * as log from "../host/log";
 import { Config, Rule, Requirement, JwtRule, Mode } from "../config/types";
-import { Status, statusCode, statusDetails, statusError, responseBody, wwwAuthenticate, statusName } from "../jwt/status";
+import { Status, statusName } from "../jwt/status";
 import { Jwt, parseJwt } from "../jwt/parse";
 import { checkClaims } from "../jwt/claims";
 import { verifySignature, VerifyResult } from "../jwt/verify";
@@ -29,19 +29,22 @@ export const STOP: i32 = 1;
 // Holds headers *and* body until we resume: a body must not slip past a pending decision.
 export const STOP_ALL: i32 = 4;
 
+// One per worker VM: a VM runs one callback at a time.
+const VERIFY = new VerifyResult();
+
 export class Stream extends StreamContext {
   cellauth: CellauthRoot;
   paused: bool = false;
   rule: Rule | null = null;
   token: Extracted | null = null;
-  jwt: Jwt | null = null;
+  jwt: Jwt | null = null;          // set on the verification path only (not on a cache hit)
   jwtRule: JwtRule | null = null;
+  tokenExp: i64 = 0;               // exp of the accepted token, 0 when it has none
   req: RequestView = new RequestView();
   pendingKey: string = "";
   pendingRequestId: string | null = null;
   pendingToken: string = "";
   private refetched: bool = false;
-  private verify: VerifyResult = new VerifyResult();
 
   constructor(id: u32, root: CellauthRoot) {
     super(id, root);
@@ -84,9 +87,9 @@ export class Stream extends StreamContext {
     const hit = tokens.lookup(t.buf, t.start, t.len, now);
     if (hit !== null) {
       const jr = hit.rule!;
-      if (hit.keysVersion == this.cellauth.providerFor(jr).version && t.rules.includes(jr)) {
+      if (hit.keysVersion == this.cellauth.providerFor(jr).version && (t.ruleMask & ((<u64>1) << <u64>jr.index)) != 0) {
         this.cellauth.stats!.event(Event.CacheHit);
-        return this.accept(hit.jwt!, jr, hit.identity!);
+        return this.accept(jr, hit.identity!, hit.exp);
       }
       tokens.evict(hit);
     }
@@ -96,19 +99,26 @@ export class Stream extends StreamContext {
     const ps = parseJwt(t.buf, t.start, t.len, c.maxJsonDepth, jwt);
     if (ps != Status.Ok) return this.fail(ps);
     this.jwt = jwt;
-    const jr = this.ruleForIssuer(jwt, t.rules);
+    const jr = this.ruleForIssuer(jwt, t.ruleMask);
     if (jr === null) return this.fail(Status.JwtUnknownIssuer);
     this.jwtRule = jr;
     return this.verifyAndAccept();
   }
 
-  private ruleForIssuer(jwt: Jwt, candidates: JwtRule[]): JwtRule | null {
+  private ruleForIssuer(jwt: Jwt, mask: u64): JwtRule | null {
+    const rules = this.config.jwtRules;
     const iss = jwt.iss;
-    for (let i = 0; i < candidates.length; i++) {
-      if (iss !== null && candidates[i].issuer == iss) return candidates[i];
+    let only: JwtRule | null = null;
+    let count = 0;
+    for (let i = 0; i < rules.length; i++) {
+      if ((mask & ((<u64>1) << <u64>i)) == 0) continue;
+      const r = unchecked(rules[i]);
+      if (iss !== null && r.issuer == iss) return r;
+      only = r;
+      count++;
     }
     // Cellery's enableIssuerValidation=false: a lone candidate rule takes any issuer.
-    if (!this.config.enableIssuerValidation && candidates.length == 1) return candidates[0];
+    if (!this.config.enableIssuerValidation && count == 1) return only;
     return null;
   }
 
@@ -121,7 +131,7 @@ export class Stream extends StreamContext {
     if (c.enableSignatureValidation) {
       const keys = p.keys;
       let s = Status.JwksNoValidKeys;
-      if (keys !== null) s = verifySignature(jwt, keys, jr.algorithms, c.crypto, this.verify);
+      if (keys !== null) s = verifySignature(jwt, keys, jr.algorithms, c.crypto, VERIFY);
       if ((s == Status.JwksKidAlgMismatch || s == Status.JwksNoValidKeys) && !this.refetched) {
         this.refetched = true;
         if (this.cellauth.refetchForUnknownKey(p, this.id)) return this.pause();
@@ -133,7 +143,7 @@ export class Stream extends StreamContext {
     if (cs != Status.Ok) return this.fail(cs);
     const identity = identityOf(c, jr, jwt);
     if (c.enableSignatureValidation) this.cellauth.tokens.insert(jwt, jr, p.version, identity);
-    return this.accept(jwt, jr, identity);
+    return this.accept(jr, identity, jwt.hasExp ? jwt.exp : 0);
   }
 
   // Called by the root when a refetch this request waited on has finished (either way).
@@ -143,10 +153,10 @@ export class Stream extends StreamContext {
     if (r == CONTINUE) this.resume();
   }
 
-  private accept(jwt: Jwt, jr: JwtRule, identity: Identity): i32 {
+  private accept(jr: JwtRule, identity: Identity, exp: i64): i32 {
     const c = this.config;
-    this.jwt = jwt;
     this.jwtRule = jr;
+    this.tokenExp = exp;
     writeIdentityHeaders(identity, jr, this.token!);
     if (c.mode == Mode.Gateway) return new Exchanger(this).gateway();
     const authz = c.authorization;
@@ -171,8 +181,7 @@ export class Stream extends StreamContext {
   rememberUser(requestId: string | null, token: string): void {
     const c = this.config;
     if (!c.userContextEnabled || c.mode != Mode.Inbound || requestId === null) return;
-    const jwt = this.jwt;
-    this.cellauth.users!.put(requestId, token, jwt !== null && jwt.hasExp ? jwt.exp : 0, nowSeconds());
+    this.cellauth.users!.put(requestId, token, this.tokenExp, nowSeconds());
   }
 
   allow(): i32 {
@@ -192,13 +201,12 @@ export class Stream extends StreamContext {
   }
 
   reject(s: Status): i32 {
-    const c = this.cellauth.config;
-    this.cellauth.stats!.status(s);
-    const headers = new Array<Pair>();
-    headers.push(new Pair("content-type", "application/json"));
-    const code = statusCode(s);
-    if (code == 401 || statusError(s).length > 0) headers.push(new Pair("www-authenticate", wwwAuthenticate(s, c !== null ? c.realm : "cellauth")));
-    sendLocalResponse(code, statusDetails(s), responseBody(s), headers);
+    const root = this.cellauth;
+    const stats = root.stats;
+    if (stats !== null) stats.status(s);
+    const replies = root.replies;
+    if (replies !== null) replies.send(s);
+    else sendLocalResponse(503, "cellauth_unconfigured", "", []);
     if (log.enabled(log.Level.Debug)) log.debug("cellauth: " + this.req.method() + " " + this.req.path() + " rejected: " + statusName(s));
     this.paused = false;
     return STOP;

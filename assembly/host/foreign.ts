@@ -8,26 +8,30 @@ export const enum HostVerify { Valid = 0, Invalid = 1, Unavailable = 2 }
 const NAME = String.UTF8.encode("verify_signature");
 let hostMissing = false;
 
-function varint(out: Array<u8>, v: u32): void {
-  while (v >= 0x80) { out.push(<u8>((v & 0x7F) | 0x80)); v >>= 7; }
-  out.push(<u8>v);
-}
-function field(out: Array<u8>, num: u32, data: Uint8Array): void {
-  varint(out, (num << 3) | 2);
-  varint(out, <u32>data.length);
-  for (let i = 0; i < data.length; i++) out.push(data[i]);
+function varintLen(v: u32): i32 { let n = 1; while (v >= 0x80) { v >>= 7; n++; } return n; }
+function fieldLen(len: i32): i32 { return 1 + varintLen(<u32>len) + len; }
+
+// Writes one length-delimited protobuf field at `at`; returns the next offset.
+function putField(base: usize, at: i32, num: u32, data: usize, len: i32): i32 {
+  store<u8>(base + at++, <u8>((num << 3) | 2));
+  let v = <u32>len;
+  while (v >= 0x80) { store<u8>(base + at++, <u8>((v & 0x7F) | 0x80)); v >>= 7; }
+  store<u8>(base + at++, <u8>v);
+  memory.copy(base + at, data, len);
+  return at + len;
 }
 
 // VerifySignatureArguments{hash_function=1, public_key=2 (DER SPKI), signature=3, text=4}
-export function hostVerify(hash: string, spkiDer: Uint8Array, signature: Uint8Array, text: Uint8Array): HostVerify {
+// `hash` is the UTF-8 name ("sha256"...), encoded once by the caller.
+export function hostVerify(h: ArrayBuffer, spkiDer: Uint8Array, signature: Uint8Array, text: Uint8Array): HostVerify {
   if (hostMissing) return HostVerify.Unavailable;
-  const msg = new Array<u8>();
-  field(msg, 1, Uint8Array.wrap(String.UTF8.encode(hash)));
-  field(msg, 2, spkiDer);
-  field(msg, 3, signature);
-  field(msg, 4, text);
-  const args = new Uint8Array(msg.length);
-  for (let i = 0; i < msg.length; i++) args[i] = msg[i];
+  const size = fieldLen(h.byteLength) + fieldLen(spkiDer.length) + fieldLen(signature.length) + fieldLen(text.length);
+  const args = new Uint8Array(size);
+  const base = args.dataStart;
+  let at = putField(base, 0, 1, changetype<usize>(h), h.byteLength);
+  at = putField(base, at, 2, spkiDer.dataStart, spkiDer.length);
+  at = putField(base, at, 3, signature.dataStart, signature.length);
+  putField(base, at, 4, text.dataStart, text.length);
   store<usize>(retPtrSlot(), 0);
   store<usize>(retSizeSlot(), 0);
   const r = proxy_call_foreign_function(changetype<usize>(NAME), NAME.byteLength, args.dataStart, args.length, retPtrSlot(), retSizeSlot());

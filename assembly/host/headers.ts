@@ -100,6 +100,12 @@ export function serializePairs(pairs: Pair[]): ArrayBuffer {
   return buf;
 }
 
+// A local reply whose parts were encoded ahead of time (headers in the ABI pairs format).
+export function sendEncodedResponse(status: u32, details: ArrayBuffer, body: ArrayBuffer, headers: ArrayBuffer): void {
+  proxy_send_local_response(status, changetype<usize>(details), details.byteLength, changetype<usize>(body), body.byteLength,
+    changetype<usize>(headers), headers.byteLength, -1);
+}
+
 export function sendLocalResponse(status: u32, details: string, body: string, headers: Pair[]): void {
   const d = String.UTF8.encode(details);
   const b = String.UTF8.encode(body);

@@ -8,7 +8,7 @@ export class Extracted {
   start: i32 = 0;
   len: i32 = 0;
   header: HeaderName | null = null;   // where it came from, so it can be stripped when not forwarded
-  rules: JwtRule[] = [];              // the rules that declare this location
+  ruleMask: u64 = 0;                  // bit i: jwtRules[i] declares this location
 
   text(): string { return String.UTF8.decodeUnsafe(changetype<usize>(this.buf) + this.start, this.len); }
 }
@@ -91,7 +91,7 @@ function collect(e: Extracted, rules: JwtRule[], name: string, kind: i32): void 
     if (kind == 0) { for (let h = 0; h < r.fromHeaders.length; h++) if (r.fromHeaders[h].name.name == name) has = true; }
     else if (kind == 1) has = r.fromParams.includes(name);
     else has = r.fromCookies.includes(name);
-    if (has) e.rules.push(r);
+    if (has) e.ruleMask |= (<u64>1) << <u64>r.index;
   }
 }
 

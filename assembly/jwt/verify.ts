@@ -43,9 +43,10 @@ function hashFor(a: Alg): HashAlg {
   return HashAlg.SHA256;
 }
 
-function hashName(h: HashAlg): string {
-  return h == HashAlg.SHA256 ? "sha256" : h == HashAlg.SHA384 ? "sha384" : "sha512";
-}
+const SHA256 = String.UTF8.encode("sha256");
+const SHA384 = String.UTF8.encode("sha384");
+const SHA512 = String.UTF8.encode("sha512");
+function hashName(h: HashAlg): ArrayBuffer { return h == HashAlg.SHA256 ? SHA256 : h == HashAlg.SHA384 ? SHA384 : SHA512; }
 
 function hashLen(h: HashAlg): i32 { return h == HashAlg.SHA256 ? 32 : h == HashAlg.SHA384 ? 48 : 64; }
 

@@ -4,7 +4,7 @@ import type { EnvoyConfigSpec, HttpFilterSpec } from '../../tests/lib/envoy-conf
 import { AUDIENCE, CELL, ISSUER } from './tokens.ts';
 import { buildProbe } from '../../tests/lib/build-probe.ts';
 
-export type ConfigId = 'noauth' | 'wasm_probe' | 'jwt_authn' | 'jwt_authn_cache' | 'cellauth_host' | 'cellauth_wasm' | 'cellauth_nocache' | 'cellauth_authz' | 'ext_authz';
+export type ConfigId = 'noauth' | 'wasm_probe' | 'jwt_authn' | 'jwt_authn_cache' | 'cellauth_host' | 'cellauth_wasm' | 'cellauth_nocache' | 'cellauth_before' | 'cellauth_authz' | 'ext_authz';
 
 export interface BenchConfig {
   id: ConfigId;
@@ -49,8 +49,8 @@ function jwtAuthn(jwks: object, cache: boolean): HttpFilterSpec {
   } };
 }
 
-function cellauth(jwks: object, crypto: 'auto' | 'wasm', authz: boolean, cacheEntries = 1000): HttpFilterSpec {
-  return { wasm: { pluginConfig: {
+function cellauth(jwks: object, crypto: 'auto' | 'wasm', authz: boolean, cacheEntries = 1000, wasmPath?: string): HttpFilterSpec {
+  return { wasm: { wasmPath, pluginConfig: {
     version: 'v1', cell: CELL, workload: CELL, crypto,
     // Same size as jwt_authn's jwt_cache_size, so the cache-hit comparison is like for like.
     tokenCache: { maxEntries: cacheEntries },
@@ -89,6 +89,9 @@ export const CONFIGS: BenchConfig[] = [
   { id: 'cellauth_host', label: 'cellauth host crypto', needsSts: false, bodyRequests: false, ignoresTokens: false, spec: (j) => chain([cellauth(j, 'auto', false)]) },
   { id: 'cellauth_wasm', label: 'cellauth AS crypto', needsSts: false, bodyRequests: false, ignoresTokens: false, spec: (j) => chain([cellauth(j, 'wasm', false)]) },
   { id: 'cellauth_nocache', label: 'cellauth host crypto, no token cache', needsSts: false, bodyRequests: false, ignoresTokens: false, profileOnly: true, spec: (j) => chain([cellauth(j, 'auto', false, 0)]) },
+  // Profiling: another build of the filter (BENCH_BEFORE_WASM) side by side with this one.
+  { id: 'cellauth_before', label: 'cellauth host crypto (BENCH_BEFORE_WASM build)', needsSts: false, bodyRequests: false, ignoresTokens: false, profileOnly: true,
+    spec: (j) => chain([cellauth(j, 'auto', false, 1000, process.env.BENCH_BEFORE_WASM)]) },
   { id: 'cellauth_authz', label: 'cellauth + STS authz (cached)', needsSts: true, bodyRequests: true, ignoresTokens: false, spec: (j, p) => chain([cellauth(j, 'auto', true)], p) },
   { id: 'ext_authz', label: 'ext_authz → STS per request', needsSts: true, bodyRequests: true, ignoresTokens: false, spec: (_j, p) => chain([extAuthz(p)], p) },
 ];
