@@ -10,5 +10,5 @@ if [[ -f "$stamp" && -x "$bin/opa" ]]; then exit 0; fi
 mkdir -p "$bin"
 echo "[install-opa] opa@$OPA_VERSION into $bin (go install; first build takes a few minutes)" >&2
 GOBIN="$bin" GOFLAGS=-mod=mod go install "github.com/open-policy-agent/opa@$OPA_VERSION"
-"$bin/opa" version | head -1 >&2
+"$bin/opa" version 2>&1 | sed -n 1p >&2
 touch "$stamp"

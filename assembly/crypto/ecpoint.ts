@@ -4,6 +4,22 @@
 // cases of addition (equal points, opposite points, infinity) handled explicitly.
 import { Modulus, montMul, modAdd, modSub, isZero, montPow } from "./mont";
 import { Curve, FE } from "./curves";
+import { p256Mul, p256Sqr, p256Add, p256Sub } from "./p256";
+
+// Field operations: P-256 (8 limbs) takes the special-prime code in p256.ts, P-384 the generic
+// Montgomery code. Both produce the same fully reduced Montgomery-form values.
+@inline function fmul(out: usize, a: usize, b: usize, C: Curve): void {
+  if (C.limbs == 8) p256Mul(out, a, b); else montMul(out, a, b, C.p);
+}
+@inline function fsqr(out: usize, a: usize, C: Curve): void {
+  if (C.limbs == 8) p256Sqr(out, a); else montMul(out, a, a, C.p);
+}
+@inline function fadd(out: usize, a: usize, b: usize, C: Curve): void {
+  if (C.limbs == 8) p256Add(out, a, b); else modAdd(out, a, b, C.p);
+}
+@inline function fsub(out: usize, a: usize, b: usize, C: Curve): void {
+  if (C.limbs == 8) p256Sub(out, a, b); else modSub(out, a, b, C.p);
+}
 
 const t0: usize = memory.data(<i32>FE, 8);
 const t1: usize = memory.data(<i32>FE, 8);
@@ -29,30 +45,30 @@ export function copyPoint(out: usize, p: usize): void { memory.copy(out, p, 3 * 
 export function pointDouble(out: usize, p: usize, C: Curve): void {
   let P = C.p;
   let X = p, Y = p + FE, Z = p + 2 * FE;
-  montMul(t0, Z, Z, P);          // delta
-  montMul(t1, Y, Y, P);          // gamma
-  montMul(t2, X, t1, P);         // beta
-  modSub(t3, X, t0, P);
-  modAdd(t4, X, t0, P);
-  montMul(t3, t3, t4, P);
-  modAdd(t4, t3, t3, P);
-  modAdd(t3, t4, t3, P);         // alpha = 3(X-delta)(X+delta)
-  modAdd(t4, Y, Z, P);
-  montMul(t4, t4, t4, P);
-  modSub(t4, t4, t1, P);
-  modSub(out + 2 * FE, t4, t0, P); // Z3 = (Y+Z)^2 - gamma - delta (Z no longer needed)
-  modAdd(t2, t2, t2, P);
-  modAdd(t2, t2, t2, P);         // 4 beta
-  montMul(t5, t3, t3, P);
-  modAdd(t6, t2, t2, P);
-  modSub(out, t5, t6, P);        // X3 = alpha^2 - 8 beta
-  modSub(t2, t2, out, P);
-  montMul(t2, t3, t2, P);
-  montMul(t1, t1, t1, P);
-  modAdd(t1, t1, t1, P);
-  modAdd(t1, t1, t1, P);
-  modAdd(t1, t1, t1, P);         // 8 gamma^2
-  modSub(out + FE, t2, t1, P);   // Y3
+  fsqr(t0, Z, C);          // delta
+  fsqr(t1, Y, C);          // gamma
+  fmul(t2, X, t1, C);         // beta
+  fsub(t3, X, t0, C);
+  fadd(t4, X, t0, C);
+  fmul(t3, t3, t4, C);
+  fadd(t4, t3, t3, C);
+  fadd(t3, t4, t3, C);         // alpha = 3(X-delta)(X+delta)
+  fadd(t4, Y, Z, C);
+  fsqr(t4, t4, C);
+  fsub(t4, t4, t1, C);
+  fsub(out + 2 * FE, t4, t0, C); // Z3 = (Y+Z)^2 - gamma - delta (Z no longer needed)
+  fadd(t2, t2, t2, C);
+  fadd(t2, t2, t2, C);         // 4 beta
+  fsqr(t5, t3, C);
+  fadd(t6, t2, t2, C);
+  fsub(out, t5, t6, C);        // X3 = alpha^2 - 8 beta
+  fsub(t2, t2, out, C);
+  fmul(t2, t3, t2, C);
+  fsqr(t1, t1, C);
+  fadd(t1, t1, t1, C);
+  fadd(t1, t1, t1, C);
+  fadd(t1, t1, t1, C);         // 8 gamma^2
+  fsub(out + FE, t2, t1, C);   // Y3
 }
 
 /** out = p + q. out may alias p or q. */
@@ -62,34 +78,34 @@ export function pointAdd(out: usize, p: usize, q: usize, C: Curve): void {
   let P = C.p;
   let X1 = p, Y1 = p + FE, Z1 = p + 2 * FE;
   let X2 = q, Y2 = q + FE, Z2 = q + 2 * FE;
-  montMul(t0, Z1, Z1, P);        // Z1Z1
-  montMul(t1, Z2, Z2, P);        // Z2Z2
-  montMul(t2, X1, t1, P);        // U1
-  montMul(t3, X2, t0, P);        // U2
-  montMul(t4, Y1, Z2, P);
-  montMul(t4, t4, t1, P);        // S1
-  montMul(t5, Y2, Z1, P);
-  montMul(t5, t5, t0, P);        // S2
-  modSub(t3, t3, t2, P);         // H
-  modSub(t5, t5, t4, P);         // r
+  fsqr(t0, Z1, C);        // Z1Z1
+  fsqr(t1, Z2, C);        // Z2Z2
+  fmul(t2, X1, t1, C);        // U1
+  fmul(t3, X2, t0, C);        // U2
+  fmul(t4, Y1, Z2, C);
+  fmul(t4, t4, t1, C);        // S1
+  fmul(t5, Y2, Z1, C);
+  fmul(t5, t5, t0, C);        // S2
+  fsub(t3, t3, t2, C);         // H
+  fsub(t5, t5, t4, C);         // r
   if (isZero(t3, C.limbs)) {
     if (isZero(t5, C.limbs)) { pointDouble(out, p, C); return; }
     setInfinity(out, C);
     return;
   }
-  montMul(t6, Z1, Z2, P);
-  montMul(out + 2 * FE, t6, t3, P); // Z3 = Z1 Z2 H (Z1, Z2 not read again)
-  montMul(t0, t3, t3, P);        // HH
-  montMul(t1, t3, t0, P);        // HHH
-  montMul(t2, t2, t0, P);        // V = U1 HH
-  montMul(t6, t5, t5, P);
-  modSub(t6, t6, t1, P);
-  modSub(t6, t6, t2, P);
-  modSub(t6, t6, t2, P);         // X3 = r^2 - HHH - 2V
-  modSub(t2, t2, t6, P);
-  montMul(t2, t5, t2, P);
-  montMul(t4, t4, t1, P);
-  modSub(out + FE, t2, t4, P);   // Y3 = r(V - X3) - S1 HHH
+  fmul(t6, Z1, Z2, C);
+  fmul(out + 2 * FE, t6, t3, C); // Z3 = Z1 Z2 H (Z1, Z2 not read again)
+  fsqr(t0, t3, C);        // HH
+  fmul(t1, t3, t0, C);        // HHH
+  fmul(t2, t2, t0, C);        // V = U1 HH
+  fsqr(t6, t5, C);
+  fsub(t6, t6, t1, C);
+  fsub(t6, t6, t2, C);
+  fsub(t6, t6, t2, C);         // X3 = r^2 - HHH - 2V
+  fsub(t2, t2, t6, C);
+  fmul(t2, t5, t2, C);
+  fmul(t4, t4, t1, C);
+  fsub(out + FE, t2, t4, C);   // Y3 = r(V - X3) - S1 HHH
   memory.copy(out, t6, <usize>C.limbs << 2);
 }
 
@@ -107,12 +123,12 @@ export function pointAddAffine(out: usize, p: usize, x: usize, y: usize, C: Curv
     return;
   }
   let X1 = p, Y1 = p + FE, Z1 = p + 2 * FE;
-  montMul(t0, Z1, Z1, P);        // Z1Z1
-  montMul(t3, x, t0, P);         // U2
-  montMul(t5, Z1, t0, P);
-  montMul(t5, y, t5, P);         // S2
-  modSub(t3, t3, X1, P);         // H = U2 - X1
-  modSub(t5, t5, Y1, P);         // r = S2 - Y1
+  fsqr(t0, Z1, C);        // Z1Z1
+  fmul(t3, x, t0, C);         // U2
+  fmul(t5, Z1, t0, C);
+  fmul(t5, y, t5, C);         // S2
+  fsub(t3, t3, X1, C);         // H = U2 - X1
+  fsub(t5, t5, Y1, C);         // r = S2 - Y1
   if (isZero(t3, C.limbs)) {
     if (isZero(t5, C.limbs)) {
       memory.copy(t6, x, n); memory.copy(t6 + FE, y, n); memory.copy(t6 + 2 * FE, P.one, n);
@@ -122,18 +138,18 @@ export function pointAddAffine(out: usize, p: usize, x: usize, y: usize, C: Curv
     setInfinity(out, C);
     return;
   }
-  montMul(out + 2 * FE, Z1, t3, P); // Z3 = Z1 H (Z1 not read again)
-  montMul(t0, t3, t3, P);        // HH
-  montMul(t1, t3, t0, P);        // HHH
-  montMul(t2, X1, t0, P);        // V = X1 HH
-  montMul(t6, t5, t5, P);
-  modSub(t6, t6, t1, P);
-  modSub(t6, t6, t2, P);
-  modSub(t6, t6, t2, P);         // X3 = r^2 - HHH - 2V
-  modSub(t2, t2, t6, P);
-  montMul(t2, t5, t2, P);
-  montMul(t4, Y1, t1, P);
-  modSub(out + FE, t2, t4, P);   // Y3 = r(V - X3) - Y1 HHH
+  fmul(out + 2 * FE, Z1, t3, C); // Z3 = Z1 H (Z1 not read again)
+  fsqr(t0, t3, C);        // HH
+  fmul(t1, t3, t0, C);        // HHH
+  fmul(t2, X1, t0, C);        // V = X1 HH
+  fsqr(t6, t5, C);
+  fsub(t6, t6, t1, C);
+  fsub(t6, t6, t2, C);
+  fsub(t6, t6, t2, C);         // X3 = r^2 - HHH - 2V
+  fsub(t2, t2, t6, C);
+  fmul(t2, t5, t2, C);
+  fmul(t4, Y1, t1, C);
+  fsub(out + FE, t2, t4, C);   // Y3 = r(V - X3) - Y1 HHH
   memory.copy(out, t6, n);
 }
 
@@ -141,9 +157,9 @@ export function pointAddAffine(out: usize, p: usize, x: usize, y: usize, C: Curv
 export function toAffine(p: usize, C: Curve): void {
   let P = C.p;
   montPow(t7, p + 2 * FE, changetype<usize>(C.pMinus2), C.limbs, P);
-  montMul(t0, t7, t7, P);
-  montMul(p, p, t0, P);
-  montMul(t0, t0, t7, P);
-  montMul(p + FE, p + FE, t0, P);
+  fsqr(t0, t7, C);
+  fmul(p, p, t0, C);
+  fmul(t0, t0, t7, C);
+  fmul(p + FE, p + FE, t0, C);
   memory.copy(p + 2 * FE, P.one, <usize>C.limbs << 2);
 }
