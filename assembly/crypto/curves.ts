@@ -8,6 +8,11 @@ export const PT: usize = 3 * FE; // Jacobian point slot: X, Y, Z
 export const W_G: i32 = 8;              // generator: 64 entries, computed once per curve
 export const W_Q: i32 = 6;              // public key: 16 entries, computed once per key
 export const AFF: usize = 2 * FE;       // affine table entry: x, y
+// Each scalar is split into SPLIT parts k = k0 + k1 2^b + ... (b = bits / SPLIT), and the tables
+// hold odd multiples of P, 2^b P, ... so one verify runs bits / SPLIT doublings instead of bits.
+export const SPLIT: i32 = 2;
+export const G_TABLE: usize = AFF << (W_G - 2);    // bytes of one part's table for G
+export const Q_TABLE: usize = AFF << (W_Q - 2);    // bytes of one part's table for a key
 
 export class Curve {
   readonly size: i32;      // bytes per coordinate / scalar
@@ -18,7 +23,7 @@ export class Curve {
   readonly nMinus2: StaticArray<u32>;
   readonly rPlusNlimit: StaticArray<u32>; // p - n: r + n < p iff r < p - n
   readonly pMinus2: StaticArray<u32>;
-  readonly gTable: StaticArray<u8>;       // odd multiples of G (affine), filled on first use
+  readonly gTable: StaticArray<u8>;       // SPLIT tables of odd multiples of 2^(jb) G (affine), filled on first use
   tableReady: bool = false;
   private bArr: StaticArray<u32>;
 
@@ -36,7 +41,7 @@ export class Curve {
     subInPlace(changetype<usize>(lim), n.m, limbs);
     let pm2 = limbsFromHex(pHex);
     subInPlace(changetype<usize>(pm2), changetype<usize>(two), limbs);
-    let table = new StaticArray<u8>(<i32>AFF << (W_G - 2));
+    let table = new StaticArray<u8>(<i32>G_TABLE * SPLIT);
     let g = changetype<usize>(table);
     toMont(g, changetype<usize>(limbsFromHex(gxHex)), p);
     toMont(g + FE, changetype<usize>(limbsFromHex(gyHex)), p);
