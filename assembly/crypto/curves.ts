@@ -10,7 +10,7 @@ export const W_Q: i32 = 6;              // public key: 16 entries, computed once
 export const AFF: usize = 2 * FE;       // affine table entry: x, y
 // Each scalar is split into SPLIT parts k = k0 + k1 2^b + ... (b = bits / SPLIT), and the tables
 // hold odd multiples of P, 2^b P, ... so one verify runs bits / SPLIT doublings instead of bits.
-export const SPLIT: i32 = 2;
+export const SPLIT: i32 = 4;
 export const G_TABLE: usize = AFF << (W_G - 2);    // bytes of one part's table for G
 export const Q_TABLE: usize = AFF << (W_Q - 2);    // bytes of one part's table for a key
 

@@ -1,11 +1,13 @@
 // ECDSA verification (FIPS 186-4 §6.4.2, SEC 1 §4.1.4) on P-256 and P-384, raw r||s signatures.
 // u1*G + u2*Q is computed with interleaved wNAF (Shamir's trick): one shared chain of doublings,
 // mixed additions from affine tables of odd multiples of G (width 8, once per curve) and of Q
-// (width 6, once per key), so a verify costs ~256 doublings and ~65 mixed additions.
+// (width 6, once per key). Each scalar is split into SPLIT parts with a table per part for
+// 2^(j bits/SPLIT) G and Q, so a P-256 verify costs ~129 doublings and ~65 mixed additions.
 import { HashAlg, hashLen, hashRaw } from "./hash";
 import { Modulus, limbsFromBytes, cmp, montMul, modAdd, modSub, toMont, montPow, isZero, subInPlace } from "./mont";
-import { Curve, curveP256, curveP384, FE, PT, AFF, W_G, W_Q } from "./curves";
+import { Curve, curveP256, curveP384, FE, PT, AFF, W_G, W_Q, SPLIT, G_TABLE, Q_TABLE } from "./curves";
 import { pointAdd, pointDouble, pointAddAffine, toAffine, setInfinity, isInfinity } from "./ecpoint";
+import { p256nMul, p256nSqr } from "./p256";
 
 export class EcKey {
   readonly curve: Curve;
@@ -22,20 +24,69 @@ const ACC: usize = memory.data(<i32>PT, 8);
 const DBL: usize = memory.data(<i32>PT, 8);
 const TMP: usize = memory.data(<i32>PT, 8);
 
-/** t[0] = P (affine, already there); t[i] = (2i+1)P in affine form, for i < 2^(w-2). */
+/**
+ * Part tables: part 0 entry 0 holds P (affine, already there). For each part j, entry 0 is
+ * 2^(j*bits/SPLIT) P and entry i is (2i+1) times it, all affine; parts are \`stride\` bytes apart.
+ */
+function fillSplitTables(t: usize, w: i32, stride: usize, C: Curve): void {
+  let n = <usize>C.limbs << 2;
+  let partBits = C.size * 8 / SPLIT;
+  for (let j = 0; j < SPLIT; j++) {
+    let part = t + <usize>j * stride;
+    if (j > 0) {
+      let prev = part - stride;
+      memory.copy(ACC, prev, n);
+      memory.copy(ACC + FE, prev + FE, n);
+      memory.copy(ACC + 2 * FE, C.p.one, n);
+      for (let i = 0; i < partBits; i++) pointDouble(ACC, ACC, C);
+      toAffine(ACC, C);
+      memory.copy(part, ACC, n);
+      memory.copy(part + FE, ACC + FE, n);
+    }
+    fillOddTable(part, w, C);
+  }
+}
+
+// Scratch for fillOddTable: the Z of each entry and their running products.
+const ZS: usize = memory.data(<i32>FE << (W_G - 2), 8);
+const ZP: usize = memory.data(<i32>FE << (W_G - 2), 8);
+const ZI: usize = memory.data(<i32>FE, 8);
+const ZT: usize = memory.data(<i32>FE, 8);
+
+/**
+ * t[0] = P (affine, already there); t[i] = (2i+1)P in affine form, for i < 2^(w-2).
+ * One field inversion for the whole table (Montgomery's trick): Jacobian X, Y go straight into
+ * the table, the Zs into ZS, and all are scaled by their inverses at the end. No Z is zero:
+ * (2i+1)P is never infinity for P of prime order n > 2i+1.
+ */
 function fillOddTable(t: usize, w: i32, C: Curve): void {
   let n = <usize>C.limbs << 2;
+  let P = C.p;
   memory.copy(ACC, t, n);
   memory.copy(ACC + FE, t + FE, n);
-  memory.copy(ACC + 2 * FE, C.p.one, n);
+  memory.copy(ACC + 2 * FE, P.one, n);
   pointDouble(DBL, ACC, C);
   let count = 1 << (w - 2);
   for (let i = 1; i < count; i++) {
     pointAdd(ACC, ACC, DBL, C);
-    memory.copy(TMP, ACC, PT);
-    toAffine(TMP, C);
-    memory.copy(t + <usize>i * AFF, TMP, n);
-    memory.copy(t + <usize>i * AFF + FE, TMP + FE, n);
+    let e = t + <usize>i * AFF;
+    memory.copy(e, ACC, n);
+    memory.copy(e + FE, ACC + FE, n);
+    memory.copy(ZS + <usize>i * FE, ACC + 2 * FE, n);
+    if (i == 1) memory.copy(ZP + FE, ACC + 2 * FE, n);
+    else montMul(ZP + <usize>i * FE, ZP + <usize>(i - 1) * FE, ACC + 2 * FE, P);
+  }
+  if (count < 2) return;
+  // ZI = (Z_1 ... Z_{count-1})^-1; walking down, ZI * ZP[i-1] = Z_i^-1 and ZI *= Z_i.
+  montPow(ZI, ZP + <usize>(count - 1) * FE, changetype<usize>(C.pMinus2), C.limbs, P);
+  for (let i = count - 1; i >= 1; i--) {
+    let zi = ZI;
+    if (i > 1) { montMul(ZT, ZI, ZP + <usize>(i - 1) * FE, P); zi = ZT; montMul(ZI, ZI, ZS + <usize>i * FE, P); }
+    let e = t + <usize>i * AFF;
+    montMul(TMP, zi, zi, P);          // Z^-2
+    montMul(e, e, TMP, P);
+    montMul(TMP, TMP, zi, P);         // Z^-3
+    montMul(e + FE, e + FE, TMP, P);
   }
 }
 
@@ -61,11 +112,11 @@ export function ecKeyCreate(bits: i32, x: usize, xLen: i32, y: usize, yLen: i32)
   modSub(Rr, Rr, X, P);
   modAdd(Rr, Rr, C.b, P);
   if (cmp(L, Rr, n) != 0) return null;
-  let table = new StaticArray<u8>(<i32>AFF << (W_Q - 2));
+  let table = new StaticArray<u8>(<i32>Q_TABLE * SPLIT);
   let t = changetype<usize>(table);
   memory.copy(t, X, <usize>n << 2);
   memory.copy(t + FE, Y, <usize>n << 2);
-  fillOddTable(t, W_Q, C);
+  fillSplitTables(t, W_Q, Q_TABLE, C);
   return new EcKey(C, table);
 }
 
@@ -79,8 +130,12 @@ const H: usize = memory.data(64, 8);
 const Z2: usize = memory.data(<i32>FE, 8);
 const RZ: usize = memory.data(<i32>FE, 8);
 
-const NAF1: usize = memory.data(8 * 48 + 8, 8);
-const NAF2: usize = memory.data(8 * 48 + 8, 8);
+// wNAF digits of each part of u1 (NAF1) and u2 (NAF2), NAF_STRIDE bytes per part.
+const NAF_STRIDE: usize = 8 * 48 + 8;
+const NAF1: usize = memory.data(<i32>NAF_STRIDE * SPLIT, 8);
+const NAF2: usize = memory.data(<i32>NAF_STRIDE * SPLIT, 8);
+const LEN1: usize = memory.data(4 * SPLIT, 4);
+const LEN2: usize = memory.data(4 * SPLIT, 4);
 const K: usize = memory.data(<i32>FE + 4, 8);
 const NEGY: usize = memory.data(<i32>FE, 8);
 
@@ -127,6 +182,24 @@ function wnaf(out: usize, k: usize, n: i32, w: i32): i32 {
   }
 }
 
+const INV_TABLE: usize = memory.data(16 * 32, 8);
+
+/**
+ * out = base^e mod the P-256 order (Montgomery form, 8-limb e), fixed 4-bit window: montPow's
+ * algorithm with the order-specific multiply. Public values only (not constant time).
+ */
+function powN256(out: usize, base: usize, e: usize, one: usize): void {
+  memory.copy(INV_TABLE, one, 32);
+  memory.copy(INV_TABLE + 32, base, 32);
+  for (let i: usize = 2; i < 16; i++) p256nMul(INV_TABLE + i * 32, INV_TABLE + (i - 1) * 32, INV_TABLE + 32);
+  memory.copy(out, one, 32);
+  for (let i = 63; i >= 0; i--) {
+    let d = <usize>((load<u32>(e + (<usize>(i >> 3) << 2)) >>> ((<u32>i & 7) << 2)) & 15);
+    p256nSqr(out, out); p256nSqr(out, out); p256nSqr(out, out); p256nSqr(out, out);
+    if (d != 0) p256nMul(out, out, INV_TABLE + d * 32);
+  }
+}
+
 /** r||s, each exactly C.size bytes; both in [1, n-1]. */
 export function ecdsaVerifyRaw(key: EcKey, alg: HashAlg, data: usize, dataLen: i32, sig: usize, sigLen: i32): bool {
   let C = key.curve;
@@ -138,7 +211,7 @@ export function ecdsaVerifyRaw(key: EcKey, alg: HashAlg, data: usize, dataLen: i
   limbsFromBytes(R, n, sig, size);
   limbsFromBytes(S, n, sig + <usize>size, size);
   if (isZero(R, n) || isZero(S, n) || cmp(R, N.m, n) >= 0 || cmp(S, N.m, n) >= 0) return false;
-  if (!C.tableReady) { fillOddTable(changetype<usize>(C.gTable), W_G, C); C.tableReady = true; }
+  if (!C.tableReady) { fillSplitTables(changetype<usize>(C.gTable), W_G, G_TABLE, C); C.tableReady = true; }
   // e = leftmost bits(n) bits of the hash; bits(n) is a whole number of bytes for both curves.
   let hl = hashLen(alg);
   hashRaw(alg, data, dataLen, H);
@@ -146,18 +219,31 @@ export function ecdsaVerifyRaw(key: EcKey, alg: HashAlg, data: usize, dataLen: i
   if (cmp(E, N.m, n) >= 0) subInPlace(E, N.m, n);
   // w = s^-1 (Fermat; n is prime). montMul of a plain value by a Montgomery-form value is plain.
   toMont(W, S, N);
-  montPow(W, W, changetype<usize>(C.nMinus2), n, N);
+  if (n == 8) powN256(W, W, changetype<usize>(C.nMinus2), N.one);
+  else montPow(W, W, changetype<usize>(C.nMinus2), n, N);
   montMul(U1, E, W, N);
   montMul(U2, R, W, N);
   let gt = changetype<usize>(C.gTable);
   let qt = changetype<usize>(key.table);
-  let l1 = wnaf(NAF1, U1, n, W_G);
-  let l2 = wnaf(NAF2, U2, n, W_Q);
+  let partLimbs = n / SPLIT;
+  let maxLen = 0;
+  for (let j = 0; j < SPLIT; j++) {
+    let off = <usize>(j * partLimbs) << 2;
+    let l1 = wnaf(NAF1 + <usize>j * NAF_STRIDE, U1 + off, partLimbs, W_G);
+    let l2 = wnaf(NAF2 + <usize>j * NAF_STRIDE, U2 + off, partLimbs, W_Q);
+    store<i32>(LEN1 + (<usize>j << 2), l1);
+    store<i32>(LEN2 + (<usize>j << 2), l2);
+    if (l1 > maxLen) maxLen = l1;
+    if (l2 > maxLen) maxLen = l2;
+  }
   setInfinity(ACC, C);
-  for (let i = (l1 > l2 ? l1 : l2) - 1; i >= 0; i--) {
+  for (let i = maxLen - 1; i >= 0; i--) {
     pointDouble(ACC, ACC, C);
-    if (i < l1) addDigit(ACC, <i32>load<i8>(NAF1 + <usize>i), gt, C);
-    if (i < l2) addDigit(ACC, <i32>load<i8>(NAF2 + <usize>i), qt, C);
+    for (let j = 0; j < SPLIT; j++) {
+      let o = <usize>j;
+      if (i < load<i32>(LEN1 + (o << 2))) addDigit(ACC, <i32>load<i8>(NAF1 + o * NAF_STRIDE + <usize>i), gt + o * G_TABLE, C);
+      if (i < load<i32>(LEN2 + (o << 2))) addDigit(ACC, <i32>load<i8>(NAF2 + o * NAF_STRIDE + <usize>i), qt + o * Q_TABLE, C);
+    }
   }
   if (isInfinity(ACC, C)) return false;
   // x(ACC) mod n == r  <=>  X == r' Z^2 for r' in {r, r + n} with r' < p (no inversion).
