@@ -95,6 +95,11 @@ export function loadConfigFile(path: string): LoadedConfig {
   } catch (e) {
     throw new ConfigError(`cannot read config file: ${(e as Error).message}`);
   }
+  return parseConfigText(text, path);
+}
+
+/** Parses the text of the config file at `path` (the path anchors a relative keysDir). */
+export function parseConfigText(text: string, path: string): LoadedConfig {
   let raw: unknown;
   try {
     raw = JSON.parse(text);
@@ -109,7 +114,10 @@ export function loadConfigFile(path: string): LoadedConfig {
 
 /**
  * Polls the file (robust against editors that replace it by rename) and calls onChange with
- * each new valid config. Returns a function that stops watching.
+ * each new valid config. A writer that truncates and then writes (most tools do) leaves a
+ * moment where the file is empty or half written; so a change is read only once the file has
+ * stood still for one settle period, and the same content is never judged twice.
+ * Returns a function that stops watching.
  */
 export function watchConfigFile(
   path: string,
@@ -117,11 +125,17 @@ export function watchConfigFile(
   onChange: (next: LoadedConfig) => void,
 ): () => void {
   const interval = current().config.configPollMs;
-  const listener = (now: { mtimeMs: number; size: number }, prev: { mtimeMs: number; size: number }) => {
-    if (now.mtimeMs === prev.mtimeMs && now.size === prev.size) return;
+  const settleMs = Math.max(20, Math.min(interval, 200));
+  let lastText: string | undefined = safeRead(path);
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+
+  const judge = (text: string) => {
+    if (text === lastText) return;
+    lastText = text;
     let next: LoadedConfig;
     try {
-      next = loadConfigFile(path);
+      next = parseConfigText(text, path);
     } catch (e) {
       logger.warn("config reload rejected; keeping the previous config", { reason: (e as Error).message });
       rejected++;
@@ -140,8 +154,43 @@ export function watchConfigFile(
     onChange(next);
     logger.info("config reloaded", { cell: next.config.cell });
   };
+
+  // Reads when two looks one settle period apart agree on size, mtime and content.
+  const settle = (seen: string | undefined) => {
+    timer = undefined;
+    if (stopped) return;
+    const text = safeRead(path);
+    if (text === undefined) {
+      // Gone (mid-rename, or deleted): keep the old config and look again on the next change.
+      return;
+    }
+    if (text !== seen) {
+      timer = setTimeout(() => settle(text), settleMs);
+      return;
+    }
+    judge(text);
+  };
+
+  const listener = (now: { mtimeMs: number; size: number }, prev: { mtimeMs: number; size: number }) => {
+    if (now.mtimeMs === prev.mtimeMs && now.size === prev.size) return;
+    if (timer) clearTimeout(timer);
+    const text = safeRead(path);
+    timer = setTimeout(() => settle(text), settleMs);
+  };
   watchFile(path, { interval, persistent: false }, listener);
-  return () => unwatchFile(path, listener);
+  return () => {
+    stopped = true;
+    if (timer) clearTimeout(timer);
+    unwatchFile(path, listener);
+  };
+}
+
+function safeRead(path: string): string | undefined {
+  try {
+    return readFileSync(path, "utf8");
+  } catch {
+    return undefined;
+  }
 }
 
 let applied = 0;

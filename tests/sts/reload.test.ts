@@ -2,7 +2,7 @@
 // one (broken JSON, schema violation, a restart-only field) is logged and the old config stays.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { writeFileSync } from "node:fs";
+import { closeSync, openSync, writeFileSync, writeSync } from "node:fs";
 import { startSts, waitFor, type StsProcess } from "../lib/sts-process.ts";
 
 const GRANT = "urn:ietf:params:oauth:grant-type:token-exchange";
@@ -68,6 +68,26 @@ test("bad reloads are rejected with a logged reason and the old config stays", a
   assert.equal((await workloadToken()).body.expires_in, 90);
   const metrics = await (await fetch(`${sts.url}/metrics`)).text();
   assert.match(metrics, /sts_config_reloads_rejected_total 3/);
+});
+
+test("a config written slowly (truncate, pause, rest) is judged only once it settles", async () => {
+  // Most writers truncate first; a poll that lands mid-write must not reject a good config.
+  const outcomes = () =>
+    sts.logEntries().filter((e) => e.msg === "config reloaded" || String(e.msg).startsWith("config reload rejected")).length;
+  const rejectedBefore = rejectedReasons().length;
+  for (const lifetime of [70, 80, 75, 85, 90]) {
+    const seen = outcomes();
+    const text = JSON.stringify({ ...sts.config, tokenLifetimeSeconds: lifetime }, null, 2);
+    const fd = openSync(sts.configPath, "w"); // truncates: the file is empty now
+    await new Promise((r) => setTimeout(r, 60));
+    writeSync(fd, text.slice(0, text.length >> 1));
+    await new Promise((r) => setTimeout(r, 60));
+    writeSync(fd, text.slice(text.length >> 1));
+    closeSync(fd);
+    await waitFor("reload of the slow write", () => (outcomes() > seen ? true : undefined));
+    assert.equal((await workloadToken()).body.expires_in, lifetime);
+  }
+  assert.deepEqual(rejectedReasons().slice(rejectedBefore), [], "no half-written state was judged");
 });
 
 test("the process keeps serving: health endpoints answer", async () => {
