@@ -1,7 +1,8 @@
 // npm run bench: cellauth in Envoy against native jwt_authn and a Cellery-style ext_authz round
 // trip to the STS, in one invocation (issue 5). Environment:
 //   BENCH_SECONDS (10)  BENCH_WARMUP (2)  BENCH_CONNECTIONS (16)  BENCH_POOL (10000)
-//   BENCH_CONFIGS=id,id (subset, for profiling)  BENCH_OUT_DIR (bench/results)
+//   BENCH_ROUNDS (5): a row's measured seconds are split into rounds, interleaved across configurations
+//   BENCH_CONFIGS=id,id (subset, for profiling)  BENCH_WORKLOADS='RS256 single,...' (subset)  BENCH_OUT_DIR (bench/results)
 //   BENCH_SMOKE=1: 1 s per row, no warm-up, 200-token pools: proves every configuration starts,
 //                  answers with the expected statuses and reports; asserts nothing about speed.
 //   BENCH_SOAK=1:  the memory soak only (1,000,000 requests over 100,000 distinct tokens).
@@ -34,6 +35,7 @@ const params: Params = {
   connections: num(env.BENCH_CONNECTIONS, smoke ? 4 : 16),
   poolSize: smoke ? 200 : num(env.BENCH_POOL, 10_000),
   pin: machine.nproc >= 2,
+  rounds: smoke ? 1 : Math.max(1, Math.floor(num(env.BENCH_ROUNDS, 5))),
 };
 const outDir = env.BENCH_OUT_DIR ?? fileURLToPath(new URL('./results/', import.meta.url));
 const date = new Date().toISOString().slice(0, 10);
@@ -69,7 +71,8 @@ try {
     const { md } = writeReport(outDir, `${date}-soak`, report);
     log(`wrote ${md}`);
   } else {
-    const workloads = await prepareWorkloads(tmp, keys, params.poolSize, log);
+    const onlyW = env.BENCH_WORKLOADS ? new Set(env.BENCH_WORKLOADS.split(',').map((x) => x.trim())) : undefined;
+    const workloads = (await prepareWorkloads(tmp, keys, params.poolSize, log)).filter((w) => !onlyW || onlyW.has(w.id));
     const configs = CONFIGS.filter((c) => (only ? only.has(c.id) : !c.profileOnly));
     const { rows, outcomes } = await runMatrix(configs, workloads, jwks, params, tmp, log);
     notes.push(`Load average at the end: ${loadavg().map((x) => x.toFixed(2)).join(' / ')}.`);

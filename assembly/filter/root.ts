@@ -70,6 +70,7 @@ export class CellauthRoot extends RootContext {
     const tx = c.tokenExchange;
     this.exchanged = new ExchangeCache(tx !== null ? tx.cacheMaxEntries : 0);
     this.users = new UserContextStore(c.cell, c.userContextSlots, c.userContextTtlSeconds);
+    if (this.stats !== null) this.stats!.flush();   // the old config's batched counts
     this.stats = new Stats(c.cell);
     this.replies = new Replies(c.realm);
     setTickPeriod(TICK_MS);
@@ -81,6 +82,7 @@ export class CellauthRoot extends RootContext {
   newStream(id: u32): StreamContext { return new Stream(id, this); }
 
   onTick(): void {
+    if (this.stats !== null) this.stats!.flush();
     const now = nowMillis();
     for (let i = 0; i < this.providers.length; i++) {
       const p = this.providers[i];

@@ -1,9 +1,14 @@
 // Counters, defined once per configure and prefixed with the cell: cellauth.<cell>.<name>.
 // One counter per Status (from the status table) plus the success and background events.
+// The three events every passing request records (allowed, token_cache_hit, token_cache_miss)
+// are counted in the VM and added to Envoy's counters on the root's tick (every 500 ms): that is
+// two host calls fewer per request on the cache-hit path, for counters at most one tick behind.
+// Rejections and everything else are counted at once.
 import { defineMetric, incrementMetric, MetricType } from "../host/runtime";
 import { Status, statusCount, statusCounter } from "../jwt/status";
 
 export enum Event {
+  // Batched (see above): keep these three first.
   Allowed = 0, CacheHit, CacheMiss, JwksFetchOk, JwksFetchFailed, JwksRefetchUnknownKid,
   AuthzAllowed, AuthzCacheHit, AuthzFailOpen, ExchangeOk, ExchangeCacheHit, ExternalPassthrough, CorsPreflight,
   Count,
@@ -15,6 +20,7 @@ const EVENT_NAMES = ["allowed", "token_cache_hit", "token_cache_miss", "jwks_fet
 export class Stats {
   private statusIds: u32[] = [];
   private eventIds: u32[] = [];
+  private pending: StaticArray<i64> = new StaticArray<i64>(<i32>Event.CacheMiss + 1);
 
   constructor(cell: string) {
     const prefix = "cellauth." + cell + ".";
@@ -23,5 +29,18 @@ export class Stats {
   }
 
   status(s: Status): void { incrementMetric(unchecked(this.statusIds[<i32>s])); }
-  event(e: Event): void { incrementMetric(unchecked(this.eventIds[<i32>e])); }
+  event(e: Event): void {
+    if (e <= Event.CacheMiss) unchecked(this.pending[<i32>e]++);
+    else incrementMetric(unchecked(this.eventIds[<i32>e]));
+  }
+
+  // Called from the root's tick.
+  flush(): void {
+    for (let i = 0; i <= <i32>Event.CacheMiss; i++) {
+      const n = unchecked(this.pending[i]);
+      if (n == 0) continue;
+      unchecked(this.pending[i] = 0);
+      incrementMetric(unchecked(this.eventIds[i]), n);
+    }
+  }
 }

@@ -8,17 +8,13 @@ export class RootContext {
   onConfigure(pluginConfigSize: u32): bool { return true; }
   onTick(): void {}
   onHttpCallResponse(token: u32, headers: u32, bodySize: u32, trailers: u32): void {}
-  onDone(): bool { return true; }
   newStream(id: u32): StreamContext { return new StreamContext(id, this); }
 }
 
 export class StreamContext {
   constructor(public id: u32, public root: RootContext) {}
   onRequestHeaders(headers: u32, endOfStream: bool): i32 { return 0; }
-  onResponseHeaders(headers: u32, endOfStream: bool): i32 { return 0; }
   onRequestBody(size: u32, endOfStream: bool): i32 { return 0; }
-  onDone(): bool { return true; }
-  onLog(): void {}
   onDelete(): void {}
   // Makes this stream the target of host calls made from a root callback (e.g. resume after an http call).
   activate(): void { proxy_set_effective_context(this.id); }
@@ -59,31 +55,15 @@ export function proxy_on_http_call_response(id: u32, token: u32, headers: u32, b
   if (roots.has(id)) roots.get(id).onHttpCallResponse(token, headers, bodySize, trailers);
   else if (streams.has(id)) streams.get(id).root.onHttpCallResponse(token, headers, bodySize, trailers);
 }
-export function proxy_on_queue_ready(rootId: u32, token: u32): void {}
-export function proxy_on_foreign_function(rootId: u32, functionId: u32, size: u32): void {}
 
 // Unknown stream ids continue: a stream created before a failed configure has no context.
 export function proxy_on_request_headers(id: u32, headers: u32, endOfStream: u32): i32 {
   return streams.has(id) ? streams.get(id).onRequestHeaders(headers, endOfStream != 0) : 0;
 }
-export function proxy_on_response_headers(id: u32, headers: u32, endOfStream: u32): i32 {
-  return streams.has(id) ? streams.get(id).onResponseHeaders(headers, endOfStream != 0) : 0;
-}
 export function proxy_on_request_body(id: u32, size: u32, endOfStream: u32): i32 {
   return streams.has(id) ? streams.get(id).onRequestBody(size, endOfStream != 0) : 0;
 }
-export function proxy_on_request_trailers(id: u32, trailers: u32): i32 { return 0; }
-export function proxy_on_response_body(id: u32, size: u32, endOfStream: u32): i32 { return 0; }
-export function proxy_on_response_trailers(id: u32, trailers: u32): i32 { return 0; }
 
-export function proxy_on_done(id: u32): u32 {
-  if (streams.has(id)) return streams.get(id).onDone() ? 1 : 0;
-  if (roots.has(id)) return roots.get(id).onDone() ? 1 : 0;
-  return 1;
-}
-export function proxy_on_log(id: u32): void {
-  if (streams.has(id)) streams.get(id).onLog();
-}
 export function proxy_on_delete(id: u32): void {
   if (streams.has(id)) {
     streams.get(id).onDelete();

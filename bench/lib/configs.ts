@@ -3,8 +3,9 @@
 import type { EnvoyConfigSpec, HttpFilterSpec } from '../../tests/lib/envoy-config.ts';
 import { AUDIENCE, CELL, ISSUER } from './tokens.ts';
 import { buildProbe } from '../../tests/lib/build-probe.ts';
+import { buildFloor } from './floor.ts';
 
-export type ConfigId = 'noauth' | 'wasm_probe' | 'jwt_authn' | 'jwt_authn_cache' | 'cellauth_host' | 'cellauth_wasm' | 'cellauth_nocache' | 'cellauth_before' | 'cellauth_authz' | 'ext_authz';
+export type ConfigId = 'noauth' | 'wasm_floor' | 'wasm_probe' | 'jwt_authn' | 'jwt_authn_cache' | 'cellauth_host' | 'cellauth_wasm' | 'cellauth_nocache' | 'cellauth_before' | 'cellauth_authz' | 'ext_authz';
 
 export interface BenchConfig {
   id: ConfigId;
@@ -84,6 +85,9 @@ export const CONFIGS: BenchConfig[] = [
   // proxy-wasm round trips every wasm filter pays, apart from anything cellauth does.
   { id: 'wasm_probe', label: 'minimal AS wasm filter (probe)', needsSts: false, bodyRequests: false, ignoresTokens: true, profileOnly: true,
     spec: () => chain([{ wasm: { pluginConfig: 'bench', rootId: 'probe', vmId: 'probe', wasmPath: buildProbe() } }]) },
+  // The cheapest proxy-wasm filter (three callbacks, no host call): the floor under any wasm filter.
+  { id: 'wasm_floor', label: 'empty AS wasm filter (floor)', needsSts: false, bodyRequests: false, ignoresTokens: true, profileOnly: true,
+    spec: () => chain([{ wasm: { pluginConfig: 'bench', rootId: 'floor', vmId: 'floor', wasmPath: buildFloor() } }]) },
   { id: 'jwt_authn', label: 'jwt_authn (no cache)', needsSts: false, bodyRequests: false, ignoresTokens: false, spec: (j) => chain([jwtAuthn(j, false)]) },
   { id: 'jwt_authn_cache', label: 'jwt_authn + jwt_cache', needsSts: false, bodyRequests: false, ignoresTokens: false, spec: (j) => chain([jwtAuthn(j, true)]) },
   { id: 'cellauth_host', label: 'cellauth host crypto', needsSts: false, bodyRequests: false, ignoresTokens: false, spec: (j) => chain([cellauth(j, 'auto', false)]) },

@@ -1,5 +1,6 @@
-// Every (configuration, workload) pair: a status preflight, a warm-up, then the measured wrk run.
-// One Envoy per configuration; memory is sampled after start-up and after the last workload.
+// Every (configuration, workload) pair: a status preflight, a warm-up, then the measured wrk runs.
+// One Envoy per configuration, all up for the whole matrix; memory is sampled after start-up and
+// after the last workload.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { authorizeBodyPrefix, type BenchConfig, type ConfigId } from './configs.ts';
@@ -8,7 +9,9 @@ import { startSession, StsMissing, WRK_CPU, type Session } from './session.ts';
 import type { Kind, Workload } from './workloads.ts';
 import { runWrk, type WrkResult } from './wrk.ts';
 
-export interface Params { seconds: number; warmupSeconds: number; connections: number; poolSize: number; pin: boolean }
+export interface Params { seconds: number; warmupSeconds: number; connections: number; poolSize: number; pin: boolean;
+  /** The measured seconds of a row are split into this many interleaved rounds. */
+  rounds: number }
 
 export interface Row {
   config: ConfigId;
@@ -54,57 +57,121 @@ async function preflight(s: Session, cfg: BenchConfig, tokens: string[]): Promis
   return out;
 }
 
+/** Rounds of one row merged: counts and time add up; each latency percentile is the median of
+ *  the rounds' (wrk gives percentiles, not histograms); max is the max. */
+export function mergeRounds(rounds: WrkResult[]): WrkResult {
+  const sum = (f: (r: WrkResult) => number) => rounds.reduce((a, r) => a + f(r), 0);
+  const median = (f: (r: WrkResult) => number) => {
+    const v = rounds.map(f).sort((a, b) => a - b);
+    return v.length % 2 ? v[v.length >> 1] : Math.round((v[v.length / 2 - 1] + v[v.length / 2]) / 2);
+  };
+  const requests = sum((r) => r.requests), duration_us = sum((r) => r.duration_us);
+  return {
+    requests, duration_us,
+    status_errors: sum((r) => r.status_errors), connect_errors: sum((r) => r.connect_errors),
+    read_errors: sum((r) => r.read_errors), write_errors: sum((r) => r.write_errors), timeouts: sum((r) => r.timeouts),
+    p50_us: median((r) => r.p50_us), p90_us: median((r) => r.p90_us), p99_us: median((r) => r.p99_us), p999_us: median((r) => r.p999_us),
+    mean_us: requests > 0 ? Math.round(sum((r) => r.mean_us * r.requests) / requests) : 0,
+    max_us: Math.max(...rounds.map((r) => r.max_us)),
+    rps: duration_us > 0 ? requests / (duration_us / 1e6) : 0,
+  };
+}
+
+interface Live { cfg: BenchConfig; s: Session; outcome: ConfigOutcome }
+
+// Every configuration's Envoy runs for the whole matrix. For each workload, every configuration
+// gets its preflight and warm-up, then the measured time is cut into rounds that visit the
+// configurations in turn (alternating the order), so drift in the machine's speed (other
+// tenants, thermal, the STS's GC) lands on every configuration alike instead of on whichever
+// ran during a slow minute.
 export async function runMatrix(configs: BenchConfig[], workloads: Workload[], jwks: object, p: Params, tmp: string,
   log: (m: string) => void): Promise<{ rows: Row[]; outcomes: ConfigOutcome[] }> {
   const bodyPrefixFile = join(tmp, 'authorize-body-prefix.txt');
   writeFileSync(bodyPrefixFile, authorizeBodyPrefix());
   const rows: Row[] = [];
   const outcomes: ConfigOutcome[] = [];
-  for (const cfg of configs) {
-    let s: Session;
-    try {
-      s = await startSession(cfg, jwks, p.pin);
-    } catch (e) {
-      const pending = e instanceof StsMissing;
-      log(`${cfg.id}: ${pending ? 'pending' : 'FAILED to start'}: ${(e as Error).message.split('\n')[0]}`);
-      outcomes.push({ config: cfg.id, label: cfg.label, state: pending ? 'pending' : 'failed', reason: (e as Error).message.slice(0, 2000) });
-      continue;
-    }
-    const outcome: ConfigOutcome = { config: cfg.id, label: cfg.label, state: 'ran' };
-    outcomes.push(outcome);
-    try {
-      outcome.memoryBefore = await sampleMemory(s.envoy.adminUrl, s.envoy.pid);
-      // Tokens do not matter without auth: one workload measures the baseline.
-      const list = cfg.ignoresTokens ? workloads.filter((w) => w.kind === 'single' && w.alg === 'ES256') : workloads;
-      for (const w of list) {
-        const expected = expectedStatus(cfg, w.kind);
-        const pre = await preflight(s, cfg, w.sample);
-        const base = {
-          url: s.url(cfg.bodyRequests ? '/authorize' : '/'), connections: p.connections, tokenFile: w.tokenFile,
-          bodyPrefixFile: cfg.bodyRequests ? bodyPrefixFile : undefined, cpu: p.pin ? WRK_CPU : undefined,
-        };
-        if (p.warmupSeconds > 0) await runWrk({ ...base, seconds: p.warmupSeconds });
-        // Start the measured run past the warm-up's tokens, so "distinct" stays distinct.
-        const sum = (pids: number[]) => pids.reduce((a, pid) => a + cpuMicros(pid), 0);
-        const e0 = cpuMicros(s.envoy.pid), h0 = sum(s.helperPids);
-        const res = await runWrk({ ...base, seconds: p.seconds, startIndex: Math.floor(w.tokens / 2) });
-        const perReq = (d: number) => (res.requests > 0 ? Math.round((d / res.requests) * 10) / 10 : 0);
-        const envoyCpuUsPerReq = perReq(cpuMicros(s.envoy.pid) - e0), helperCpuUsPerReq = perReq(sum(s.helperPids) - h0);
-        const allExpected = expected === 200 ? res.status_errors === 0 : res.status_errors === res.requests;
-        const statusOk = pre.every((x) => x === expected) && allExpected && res.requests > 0 &&
-          res.connect_errors + res.read_errors + res.write_errors + res.timeouts === 0;
-        rows.push({ config: cfg.id, label: cfg.label, workload: w.id, alg: w.alg, kind: w.kind, expectedStatus: expected, preflight: pre, wrk: res, envoyCpuUsPerReq, helperCpuUsPerReq, statusOk });
-        log(`${cfg.id.padEnd(16)} ${w.id.padEnd(16)} ${res.rps.toFixed(0).padStart(7)} req/s  p50 ${res.p50_us} µs  p99 ${res.p99_us} µs  Envoy CPU ${envoyCpuUsPerReq} µs/req` +
-          `${statusOk ? '' : `  STATUS MISMATCH (preflight ${pre.join(',')}, non-2xx ${res.status_errors}/${res.requests})`}`);
+  const live: Live[] = [];
+  const fail = (x: Live, e: unknown) => {
+    x.outcome.state = 'failed';
+    x.outcome.reason = (e as Error).message.slice(0, 2000);
+    log(`${x.cfg.id}: FAILED: ${x.outcome.reason.split('\n')[0]}`);
+  };
+  try {
+    for (const cfg of configs) {
+      let s: Session;
+      try {
+        s = await startSession(cfg, jwks, p.pin);
+      } catch (e) {
+        const pending = e instanceof StsMissing;
+        log(`${cfg.id}: ${pending ? 'pending' : 'FAILED to start'}: ${(e as Error).message.split('\n')[0]}`);
+        outcomes.push({ config: cfg.id, label: cfg.label, state: pending ? 'pending' : 'failed', reason: (e as Error).message.slice(0, 2000) });
+        continue;
       }
-      outcome.memoryAfter = await sampleMemory(s.envoy.adminUrl, s.envoy.pid);
-    } catch (e) {
-      outcome.state = 'failed';
-      outcome.reason = (e as Error).message.slice(0, 2000);
-      log(`${cfg.id}: FAILED: ${outcome.reason.split('\n')[0]}`);
-    } finally {
-      await s.stop();
+      const outcome: ConfigOutcome = { config: cfg.id, label: cfg.label, state: 'ran' };
+      outcomes.push(outcome);
+      live.push({ cfg, s, outcome });
+      try {
+        outcome.memoryBefore = await sampleMemory(s.envoy.adminUrl, s.envoy.pid);
+      } catch (e) {
+        fail(live[live.length - 1], e);
+      }
     }
+    const sum = (pids: number[]) => pids.reduce((a, pid) => a + cpuMicros(pid), 0);
+    const chunk = Math.max(1, Math.round(p.seconds / p.rounds));
+    for (const w of workloads) {
+      // Tokens do not matter without auth: one workload measures the baseline.
+      const here = live.filter((x) => x.outcome.state === 'ran' && (!x.cfg.ignoresTokens || (w.kind === 'single' && w.alg === 'ES256')));
+      const acc = new Map<Live, { pre: number[]; rounds: WrkResult[]; envoyUs: number; helperUs: number }>();
+      const base = (x: Live) => ({
+        url: x.s.url(x.cfg.bodyRequests ? '/authorize' : '/'), connections: p.connections, tokenFile: w.tokenFile,
+        bodyPrefixFile: x.cfg.bodyRequests ? bodyPrefixFile : undefined, cpu: p.pin ? WRK_CPU : undefined,
+      });
+      for (const x of here) {
+        try {
+          const pre = await preflight(x.s, x.cfg, w.sample);
+          if (p.warmupSeconds > 0) await runWrk({ ...base(x), seconds: p.warmupSeconds });
+          acc.set(x, { pre, rounds: [], envoyUs: 0, helperUs: 0 });
+        } catch (e) { fail(x, e); }
+      }
+      for (let r = 0; r < p.rounds; r++) {
+        const order = r % 2 === 0 ? here : [...here].reverse();
+        for (const x of order) {
+          const a = acc.get(x);
+          if (!a || x.outcome.state !== 'ran') continue;
+          try {
+            const e0 = cpuMicros(x.s.envoy.pid), h0 = sum(x.s.helperPids);
+            // Start past the warm-up's tokens, so "distinct" stays distinct.
+            a.rounds.push(await runWrk({ ...base(x), seconds: chunk, startIndex: Math.floor(w.tokens / 2) }));
+            a.envoyUs += cpuMicros(x.s.envoy.pid) - e0;
+            a.helperUs += sum(x.s.helperPids) - h0;
+          } catch (e) { fail(x, e); }
+        }
+      }
+      for (const x of here) {
+        const a = acc.get(x);
+        if (!a || x.outcome.state !== 'ran' || a.rounds.length === 0) continue;
+        const cfg = x.cfg;
+        const expected = expectedStatus(cfg, w.kind);
+        const res = mergeRounds(a.rounds);
+        const perReq = (d: number) => (res.requests > 0 ? Math.round((d / res.requests) * 10) / 10 : 0);
+        const envoyCpuUsPerReq = perReq(a.envoyUs), helperCpuUsPerReq = perReq(a.helperUs);
+        const allExpected = expected === 200 ? res.status_errors === 0 : res.status_errors === res.requests;
+        const statusOk = a.pre.every((v) => v === expected) && allExpected && res.requests > 0 &&
+          res.connect_errors + res.read_errors + res.write_errors + res.timeouts === 0;
+        rows.push({ config: cfg.id, label: cfg.label, workload: w.id, alg: w.alg, kind: w.kind, expectedStatus: expected, preflight: a.pre, wrk: res, envoyCpuUsPerReq, helperCpuUsPerReq, statusOk });
+        log(`${cfg.id.padEnd(16)} ${w.id.padEnd(16)} ${res.rps.toFixed(0).padStart(7)} req/s  p50 ${res.p50_us} µs  p99 ${res.p99_us} µs  Envoy CPU ${envoyCpuUsPerReq} µs/req` +
+          `${statusOk ? '' : `  STATUS MISMATCH (preflight ${a.pre.join(',')}, non-2xx ${res.status_errors}/${res.requests})`}`);
+      }
+    }
+    for (const x of live) {
+      if (x.outcome.state !== 'ran') continue;
+      try { x.outcome.memoryAfter = await sampleMemory(x.s.envoy.adminUrl, x.s.envoy.pid); } catch (e) { fail(x, e); }
+    }
+  } finally {
+    await Promise.allSettled(live.map((x) => x.s.stop()));
   }
+  // Rows in configuration order, as the report and chart expect.
+  const order = new Map(configs.map((c, i) => [c.id, i] as const));
+  rows.sort((a, b) => order.get(a.config)! - order.get(b.config)!);
   return { rows, outcomes };
 }

@@ -29,7 +29,7 @@ export function markdown(r: Report): string {
   L.push(`# cellauth bench, ${r.date}${r.mode === 'full' ? '' : ` (${r.mode})`}`, '');
   L.push(`Machine: ${r.machine.nproc} cores, ${r.machine.cpuModel}, Linux ${r.machine.kernel}; Envoy ${r.machine.envoy}; ${r.machine.wrk.split(' Copyright')[0]}; Node ${r.machine.node}; load average at start ${r.machine.loadAvgAtStart.join(' / ')}.`);
   L.push(`Envoy \`--concurrency 1\`${r.params.pin ? ' pinned to CPU 0, wrk `-t1` pinned to CPU 1' : ', wrk `-t1`'}; ${r.params.connections} connections; ` +
-    `${r.params.warmupSeconds} s warm-up + ${r.params.seconds} s measured per row; ${r.params.poolSize} distinct tokens per algorithm; route = direct_response 200.`, '');
+    `${r.params.warmupSeconds} s warm-up + ${r.params.seconds} s measured per row${(r.params.rounds ?? 1) > 1 ? ` in ${r.params.rounds} rounds interleaved across configurations (p50/p99/p99.9: median of the rounds)` : ''}; ${r.params.poolSize} distinct tokens per algorithm; route = direct_response 200.`, '');
   if (r.rows.length) {
     L.push('| configuration | workload | req/s | p50 µs | p99 µs | p99.9 µs | × jwt_authn (no cache) | × jwt_authn (cache) | Envoy CPU µs/req | STS+OPA CPU µs/req | statuses |');
     L.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|');

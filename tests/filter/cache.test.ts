@@ -11,6 +11,8 @@ test('a repeated token is a cache hit and skips the signature check', async () =
   const h = await host(config([key]));
   const t = await token(key, nowSec(h));
   for (let i = 0; i < 5; i++) assert.equal((await h.request({ headers: bearer(t) })).kind, 'continue');
+  assert.equal(h.metric('cellauth.reviews.token_cache_hit') ?? 0, 0, 'batched in the VM until the next tick');
+  h.advance(500);
   assert.equal(h.metric('cellauth.reviews.token_cache_miss'), 1);
   assert.equal(h.metric('cellauth.reviews.token_cache_hit'), 4);
   assert.deepEqual(h.foreignCalls, ['verify_signature'], 'verified once');
@@ -38,10 +40,14 @@ test('tokens over tokenCache.maxTokenBytes are verified every time; maxEntries 0
   const small = await host(config([key], {}, { tokenCache: { maxEntries: 64, maxTokenBytes: 64 } }));
   const t = await token(key, nowSec(small));
   for (let i = 0; i < 3; i++) assert.equal((await small.request({ headers: bearer(t) })).kind, 'continue');
+  small.advance(500);
   assert.equal(small.metric('cellauth.reviews.token_cache_hit') ?? 0, 0);
+  assert.equal(small.metric('cellauth.reviews.token_cache_miss'), 3, 'looked up, too large to cache');
   const off = await host(config([key], {}, { tokenCache: { maxEntries: 0 } }));
   for (let i = 0; i < 3; i++) assert.equal((await off.request({ headers: bearer(t) })).kind, 'continue');
+  off.advance(500);
   assert.equal(off.metric('cellauth.reviews.token_cache_hit') ?? 0, 0);
+  assert.equal(off.metric('cellauth.reviews.allowed'), 3, 'counters do reach the host');
 });
 
 test('memory stays bounded across 3,000 distinct tokens with a 256-entry cache', async () => {

@@ -27,12 +27,14 @@ function assertRejected(r: Awaited<ReturnType<ProxyWasmHost['request']>>, status
 }
 
 test('a valid token passes and the counter says so', async () => {
-  const before = h.metric('cellauth.reviews.allowed') ?? 0;
+  // allowed is batched in the VM and reaches the host on the filter's 500 ms tick.
+  const allowed = () => { h.advance(500); return h.metric('cellauth.reviews.allowed') ?? 0; };
+  const before = allowed();
   const r = await h.request({ headers: bearer(await token(key, nowSec(h))) });
   assert.equal(r.kind, 'continue');
   assert.equal(r.upstreamHeaders['x-cellery-auth-subject'], 'user-1');
   assert.equal(r.upstreamHeaders.authorization, undefined, 'token stripped (forwardOriginalToken defaults to false)');
-  assert.equal(h.metric('cellauth.reviews.allowed'), before + 1);
+  assert.equal(allowed(), before + 1);
 });
 
 test('a missing token is 401 with a realm and no error (RFC 6750 §3.1)', async () => {

@@ -187,7 +187,8 @@ export class ProxyWasmHost {
 
   /** Envoy calls on_done on the root at shutdown; true when the module is done at once. */
   shutdown(): boolean {
-    const r = this.invoke(this.root.id, 'proxy_on_done', this.root.id);
+    // As proxy-wasm-cpp-host: a module that does not export on_done is done at once.
+    const r = typeof this.exports.proxy_on_done === 'function' ? this.invoke(this.root.id, 'proxy_on_done', this.root.id) : 1;
     this.invoke(this.root.id, 'proxy_on_delete', this.root.id);
     return !!r;
   }
