@@ -67,7 +67,7 @@ try {
     writeFileSync(tokenFile, pool.join('\n') + '\n', { mode: 0o600 });
     const soak = await runSoak({ id: 'ES256 distinct', alg: 'ES256', kind: 'distinct', tokenFile, tokens: pool.length, sample: [] }, jwks,
       { targetRequests: target, maxSeconds: num(env.BENCH_SOAK_SECONDS, 420), chunkSeconds: num(env.BENCH_SOAK_CHUNK, 15), connections: params.connections, pin: params.pin }, log);
-    const report: Report = { date, mode: 'soak', machine, params: { ...params, poolSize }, rows: [], outcomes: [], targets: evaluateTargets([], soak).slice(-1), soak, notes: [`Flat means RSS growth <= 2 MiB between the sample after one pass over the pool and the last sample. Status errors during the soak: ${soak.statusErrors}.`] };
+    const report: Report = { date, mode: 'soak', machine, params: { ...params, poolSize, rounds: 1 }, rows: [], outcomes: [], targets: evaluateTargets([], soak).slice(-1), soak, notes: [`Flat means RSS growth <= 2 MiB between the sample after one pass over the pool and the last sample. Status errors during the soak: ${soak.statusErrors}.`] };
     const { md } = writeReport(outDir, `${date}-soak`, report);
     log(`wrote ${md}`);
   } else {

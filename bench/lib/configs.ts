@@ -86,7 +86,7 @@ export const CONFIGS: BenchConfig[] = [
   { id: 'wasm_probe', label: 'minimal AS wasm filter (probe)', needsSts: false, bodyRequests: false, ignoresTokens: true, profileOnly: true,
     spec: () => chain([{ wasm: { pluginConfig: 'bench', rootId: 'probe', vmId: 'probe', wasmPath: buildProbe() } }]) },
   // The cheapest proxy-wasm filter (three callbacks, no host call): the floor under any wasm filter.
-  { id: 'wasm_floor', label: 'empty AS wasm filter (floor)', needsSts: false, bodyRequests: false, ignoresTokens: true, profileOnly: true,
+  { id: 'wasm_floor', label: 'empty AS wasm filter (floor)', needsSts: false, bodyRequests: false, ignoresTokens: true,
     spec: () => chain([{ wasm: { pluginConfig: 'bench', rootId: 'floor', vmId: 'floor', wasmPath: buildFloor() } }]) },
   { id: 'jwt_authn', label: 'jwt_authn (no cache)', needsSts: false, bodyRequests: false, ignoresTokens: false, spec: (j) => chain([jwtAuthn(j, false)]) },
   { id: 'jwt_authn_cache', label: 'jwt_authn + jwt_cache', needsSts: false, bodyRequests: false, ignoresTokens: false, spec: (j) => chain([jwtAuthn(j, true)]) },
