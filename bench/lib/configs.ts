@@ -5,7 +5,7 @@ import { AUDIENCE, CELL, ISSUER } from './tokens.ts';
 import { buildProbe } from '../../tests/lib/build-probe.ts';
 import { buildFloor } from './floor.ts';
 
-export type ConfigId = 'noauth' | 'wasm_floor' | 'wasm_probe' | 'jwt_authn' | 'jwt_authn_cache' | 'cellauth_host' | 'cellauth_wasm' | 'cellauth_nocache' | 'cellauth_before' | 'cellauth_authz' | 'ext_authz';
+export type ConfigId = 'noauth' | 'wasm_floor' | 'wasm_probe' | 'jwt_authn' | 'jwt_authn_cache' | 'cellauth_host' | 'cellauth_wasm' | 'cellauth_nocache' | 'cellauth_nosig' | 'cellauth_before' | 'cellauth_authz' | 'ext_authz';
 
 export interface BenchConfig {
   id: ConfigId;
@@ -50,9 +50,10 @@ function jwtAuthn(jwks: object, cache: boolean): HttpFilterSpec {
   } };
 }
 
-function cellauth(jwks: object, crypto: 'auto' | 'wasm', authz: boolean, cacheEntries = 1000, wasmPath?: string): HttpFilterSpec {
+function cellauth(jwks: object, crypto: 'auto' | 'wasm', authz: boolean, cacheEntries = 1000, wasmPath?: string, noSignature = false): HttpFilterSpec {
   return { wasm: { wasmPath, pluginConfig: {
     version: 'v1', cell: CELL, workload: CELL, crypto,
+    ...(noSignature ? { enableSignatureValidation: false, insecureAcknowledgeSignatureValidationDisabled: true } : {}),
     // Same size as jwt_authn's jwt_cache_size, so the cache-hit comparison is like for like.
     tokenCache: { maxEntries: cacheEntries },
     jwtRules: [{ issuer: ISSUER, audiences: [AUDIENCE], jwks }],
@@ -93,6 +94,10 @@ export const CONFIGS: BenchConfig[] = [
   { id: 'cellauth_host', label: 'cellauth host crypto', needsSts: false, bodyRequests: false, ignoresTokens: false, spec: (j) => chain([cellauth(j, 'auto', false)]) },
   { id: 'cellauth_wasm', label: 'cellauth AS crypto', needsSts: false, bodyRequests: false, ignoresTokens: false, spec: (j) => chain([cellauth(j, 'wasm', false)]) },
   { id: 'cellauth_nocache', label: 'cellauth host crypto, no token cache', needsSts: false, bodyRequests: false, ignoresTokens: false, profileOnly: true, spec: (j) => chain([cellauth(j, 'auto', false, 0)]) },
+  // Profiling: everything but the signature check (and the cache insert that follows it), to
+  // price verify_signature on the distinct-token path. Invalid-token rows pass here, by design.
+  { id: 'cellauth_nosig', label: 'cellauth without signature check (profiling)', needsSts: false, bodyRequests: false, ignoresTokens: false, profileOnly: true,
+    spec: (j) => chain([cellauth(j, 'auto', false, 1000, undefined, true)]) },
   // Profiling: another build of the filter (BENCH_BEFORE_WASM) side by side with this one.
   { id: 'cellauth_before', label: 'cellauth host crypto (BENCH_BEFORE_WASM build)', needsSts: false, bodyRequests: false, ignoresTokens: false, profileOnly: true,
     spec: (j) => chain([cellauth(j, 'auto', false, 1000, process.env.BENCH_BEFORE_WASM)]) },
