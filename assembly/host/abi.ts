@@ -15,7 +15,6 @@ export class StreamContext {
   constructor(public id: u32, public root: RootContext) {}
   onRequestHeaders(headers: u32, endOfStream: bool): i32 { return 0; }
   onRequestBody(size: u32, endOfStream: bool): i32 { return 0; }
-  onDelete(): void {}
   // Makes this stream the target of host calls made from a root callback (e.g. resume after an http call).
   activate(): void { proxy_set_effective_context(this.id); }
   // Resumes a request this stream paused (StreamType Request = 0).
@@ -65,10 +64,5 @@ export function proxy_on_request_body(id: u32, size: u32, endOfStream: u32): i32
 }
 
 export function proxy_on_delete(id: u32): void {
-  if (streams.has(id)) {
-    streams.get(id).onDelete();
-    streams.delete(id);
-  } else {
-    roots.delete(id);
-  }
+  if (!streams.delete(id)) roots.delete(id);
 }

@@ -25,6 +25,19 @@ export function envImports(h: ProxyWasmHost): Record<string, Fn> {
     }
   }
 
+  // add and replace share their checks: map type, both strings readable, map present.
+  function withPair(type: number, keyPtr: number, keySize: number, valuePtr: number, valueSize: number,
+    f: (m: HeaderMap, key: string, value: string) => void): number {
+    if (u32(type) > MAP_TYPE_MAX) return R.BadArgument;
+    const key = mem().readString(keyPtr, keySize);
+    const value = mem().readString(valuePtr, valueSize);
+    if (key === null || value === null) return R.InvalidMemoryAccess;
+    const m = headerMap(u32(type));
+    if (m === null) return R.BadArgument;
+    f(m, key, value);
+    return R.Ok;
+  }
+
   function buffer(type: number): Uint8Array | null {
     const c = h.activeContext();
     switch (type) {
@@ -115,24 +128,10 @@ export function envImports(h: ProxyWasmHost): Record<string, Fn> {
       return R.Ok;
     },
     proxy_add_header_map_value(type: number, keyPtr: number, keySize: number, valuePtr: number, valueSize: number): number {
-      if (u32(type) > MAP_TYPE_MAX) return R.BadArgument;
-      const key = mem().readString(keyPtr, keySize);
-      const value = mem().readString(valuePtr, valueSize);
-      if (key === null || value === null) return R.InvalidMemoryAccess;
-      const m = headerMap(u32(type));
-      if (m === null) return R.BadArgument;
-      m.add(key, value);
-      return R.Ok;
+      return withPair(type, keyPtr, keySize, valuePtr, valueSize, (m, k, v) => m.add(k, v));
     },
     proxy_replace_header_map_value(type: number, keyPtr: number, keySize: number, valuePtr: number, valueSize: number): number {
-      if (u32(type) > MAP_TYPE_MAX) return R.BadArgument;
-      const key = mem().readString(keyPtr, keySize);
-      const value = mem().readString(valuePtr, valueSize);
-      if (key === null || value === null) return R.InvalidMemoryAccess;
-      const m = headerMap(u32(type));
-      if (m === null) return R.BadArgument;
-      m.replace(key, value);
-      return R.Ok;
+      return withPair(type, keyPtr, keySize, valuePtr, valueSize, (m, k, v) => m.replace(k, v));
     },
     proxy_remove_header_map_value(type: number, keyPtr: number, keySize: number): number {
       if (u32(type) > MAP_TYPE_MAX) return R.BadArgument;
