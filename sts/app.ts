@@ -35,7 +35,12 @@ export async function startSts(configPath: string): Promise<RunningSts> {
     },
   );
   const server = await startServer(ctx, loaded.config.port, loaded.config.host ?? "127.0.0.1");
-  logger.info("listening", { port: server.port, cell: loaded.config.cell, namespace: loaded.config.namespace });
+  const c = loaded.config;
+  const identity = c.peerIdentity === "xfcc" ? "xfcc" : c.tls ? "mtls" : "none";
+  if (identity === "none") {
+    logger.warn("no caller authentication: neither tls nor peerIdentity xfcc is configured; /token, /authorize and /admin refuse every request");
+  }
+  logger.info("listening", { port: server.port, cell: c.cell, namespace: c.namespace, scheme: c.tls ? "https" : "http", peerIdentity: identity });
   return {
     port: server.port,
     ctx,

@@ -16,14 +16,33 @@ export interface TrustedPeer {
 
 export interface GlobalJwksConfig {
   issuer: string;
+  /** An edge token's `aud` must contain one of these. */
+  audiences: string[];
   uri?: string;
   jwks?: { keys: Record<string, unknown>[] };
+}
+
+export interface TlsConfig {
+  certFile: string;
+  keyFile: string;
+  caFile: string;
+}
+
+export interface ExchangeAllowance {
+  workload: string;
+  audiences: string[];
 }
 
 export interface StsConfig {
   version: "v1";
   cell: string;
   namespace: string;
+  trustDomain: string;
+  /** Mutual TLS terminated by the STS itself; the caller is the peer certificate's URI SAN. */
+  tls?: TlsConfig;
+  /** "tls" (default, needs `tls`) or "xfcc" (plain HTTP behind the STS's own sidecar). */
+  peerIdentity: "tls" | "xfcc";
+  tokenExchange: { allowed?: ExchangeAllowance[] };
   port: number;
   /** Listen address; 127.0.0.1 unless a pod must accept traffic on its own IP. */
   host?: string;
@@ -61,7 +80,7 @@ const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false });
 const validateSchema = ajv.compile(schema);
 
 // These shape the process (socket, key material, identity); changing them needs a restart.
-const RESTART_ONLY = ["cell", "namespace", "port", "host", "keysDir", "signingAlg"] as const;
+const RESTART_ONLY = ["cell", "namespace", "port", "host", "keysDir", "signingAlg", "trustDomain", "tls", "peerIdentity"] as const;
 
 export class ConfigError extends Error {}
 
@@ -85,6 +104,15 @@ export function parseConfig(raw: unknown): LoadedConfig {
     if (seen.has(peer.cell)) throw new ConfigError(`trustedPeers: cell ${peer.cell} listed twice`);
     seen.add(peer.cell);
   }
+  if (config.peerIdentity === "xfcc" && config.tls) {
+    throw new ConfigError('peerIdentity "xfcc" runs plain HTTP behind the sidecar: remove tls, or use peerIdentity "tls"');
+  }
+  const known = new Set([config.cell, ...config.trustedPeers.map((p) => p.cell)]);
+  for (const a of config.tokenExchange.allowed ?? []) {
+    for (const cell of a.audiences) {
+      if (!known.has(cell)) throw new ConfigError(`tokenExchange.allowed: ${cell} is neither this cell nor a trusted peer`);
+    }
+  }
   return { config, unsecured };
 }
 
@@ -107,8 +135,10 @@ export function parseConfigText(text: string, path: string): LoadedConfig {
     throw new ConfigError(`config is not valid JSON: ${(e as Error).message}`);
   }
   const loaded = parseConfig(raw);
-  // A relative keysDir is relative to the config file, not to wherever the process started.
+  // A relative keysDir (or TLS file) is relative to the config file, not to wherever the process started.
   loaded.config.keysDir = resolve(dirname(path), loaded.config.keysDir);
+  const tls = loaded.config.tls;
+  if (tls) loaded.config.tls = { certFile: resolve(dirname(path), tls.certFile), keyFile: resolve(dirname(path), tls.keyFile), caFile: resolve(dirname(path), tls.caFile) };
   return loaded;
 }
 
@@ -142,7 +172,7 @@ export function watchConfigFile(
       return;
     }
     const old = current().config;
-    const changed = RESTART_ONLY.filter((k) => old[k] !== next.config[k]);
+    const changed = RESTART_ONLY.filter((k) => JSON.stringify(old[k]) !== JSON.stringify(next.config[k]));
     if (changed.length > 0) {
       logger.warn("config reload rejected; keeping the previous config", {
         reason: `fields need a restart: ${changed.join(", ")}`,
@@ -195,6 +225,14 @@ function safeRead(path: string): string | undefined {
 
 let applied = 0;
 let rejected = 0;
+/** The destination cells `workload` (a service account of this cell) may request tokens for. */
+export function allowedAudiences(config: StsConfig, workload: string): Set<string> {
+  const rules = config.tokenExchange.allowed ?? [{ workload: "*", audiences: [config.cell, ...config.trustedPeers.map((p) => p.cell)] }];
+  const out = new Set<string>();
+  for (const r of rules) if (r.workload === "*" || r.workload === workload) for (const a of r.audiences) out.add(a);
+  return out;
+}
+
 /** Counts for /metrics. */
 export function reloadCounts(): { applied: number; rejected: number } {
   return { applied, rejected };

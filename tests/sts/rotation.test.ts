@@ -16,7 +16,7 @@ let cp: StsProcess;
 
 before(async () => {
   idp = await createGlobalIssuer();
-  const globalJWKS = { issuer: idp.issuer, jwks: idp.jwks };
+  const globalJWKS = { issuer: idp.issuer, jwks: idp.jwks, audiences: ["https://shop.cellauth.local"] };
   cp = await startSts({ cell: "customer-products", config: { globalJWKS, enableAuthorization: false, jwksCooldownSeconds: 0 } });
   reviews = await startSts({
     cell: "reviews",
@@ -29,33 +29,33 @@ after(async () => {
   await cp?.stop();
 });
 
-async function post(url: string, body: string, contentType = "application/x-www-form-urlencoded") {
-  const res = await fetch(url, { method: "POST", headers: { "content-type": contentType }, body });
+async function post(sts: StsProcess, as: string, path: string, body: string, contentType = "application/x-www-form-urlencoded") {
+  const res = await sts.fetchAs(as, path, { method: "POST", headers: { "content-type": contentType }, body });
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }
 
 /** reviews mints a token for customer-products from a fresh user token. */
 async function reviewsToken(): Promise<string> {
-  const user = await idp.mint({ sub: "alice" });
-  const form = new URLSearchParams({ grant_type: GRANT, subject_token: user, subject_token_type: JWT_TYPE, audience: "customer-products", source_workload: "reviews-service" });
-  const r = await post(`${reviews.url}/token`, form.toString());
+  const user = await idp.mint({ sub: "alice", aud: "https://shop.cellauth.local" });
+  const form = new URLSearchParams({ grant_type: GRANT, subject_token: user, subject_token_type: JWT_TYPE, audience: "customer-products" });
+  const r = await post(reviews, "reviews-service", "/token", form.toString());
   assert.equal(r.status, 200, JSON.stringify(r.body));
   return r.body.access_token as string;
 }
 
 /** customer-products verifies reviews' token by exchanging it (a real peer verification). */
 async function peerAccepts(token: string): Promise<{ status: number; body: Record<string, unknown> }> {
-  const form = new URLSearchParams({ grant_type: GRANT, subject_token: token, subject_token_type: JWT_TYPE, audience: "customer-products", source_workload: "categories-service" });
-  return post(`${cp.url}/token`, form.toString());
+  const form = new URLSearchParams({ grant_type: GRANT, subject_token: token, subject_token_type: JWT_TYPE, audience: "customer-products" });
+  return post(cp, "categories-service", "/token", form.toString());
 }
 
 async function jwksServed(sts: StsProcess): Promise<number> {
-  const text = await (await fetch(`${sts.url}/metrics`)).text();
+  const text = await (await sts.fetchAs("prometheus", "/metrics")).text();
   return Number(/sts_jwks_requests_total (\d+)/.exec(text)?.[1] ?? 0);
 }
 
 async function rotate(sts: StsProcess): Promise<string> {
-  const r = await post(`${sts.url}/admin/rotate`, "", "application/json");
+  const r = await post(sts, "reviews-service", "/admin/rotate", "", "application/json");
   assert.equal(r.status, 200);
   return r.body.kid as string;
 }
@@ -67,7 +67,7 @@ test("a peer accepts tokens signed with the new key after rotations, without a r
   const fetchesBefore = await jwksServed(reviews);
   assert.ok(fetchesBefore >= 1, "customer-products fetched reviews' JWKS");
 
-  const published = ((await (await fetch(reviews.jwksUri)).json()) as { keys: { kid: string }[] }).keys.map((k) => k.kid);
+  const published = ((await (await reviews.fetchAs("peer", "/.well-known/jwks.json")).json()) as { keys: { kid: string }[] }).keys.map((k) => k.kid);
   const kid1 = await rotate(reviews);
   assert.notEqual(kid1, kid0);
   assert.ok(published.includes(kid1), "the new signing key was published before the rotation");
@@ -89,7 +89,7 @@ test("a peer accepts tokens signed with the new key after rotations, without a r
 });
 
 test("the admin endpoint is off unless configured", async () => {
-  const r = await fetch(`${cp.url}/admin/rotate`, { method: "POST" });
+  const r = await cp.fetchAs("customer-products-admin", "/admin/rotate", { method: "POST" });
   assert.equal(r.status, 404);
   await r.arrayBuffer();
 });
