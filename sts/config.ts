@@ -61,6 +61,8 @@ export interface StsConfig {
   enableAuthorization: boolean;
   allowTokenWithoutSubject: boolean;
   enableAdminEndpoints: boolean;
+  adminPrincipals: string[];
+  insecureAcknowledgements: string[];
   OPAQueryPrefix: string;
   opa: { url: string; timeoutMs: number; includeRawToken: boolean };
   unsecuredPaths: string[];
@@ -84,6 +86,23 @@ const RESTART_ONLY = ["cell", "namespace", "port", "host", "keysDir", "signingAl
 
 export class ConfigError extends Error {}
 
+/** Validation switches that are on by default; turning one off needs an acknowledgement. */
+export const SECURITY_SWITCHES = ["enableSignatureValidation", "enableIssuerValidation", "enableAudienceValidation", "enableAuthorization"] as const;
+
+// Random paths: a pattern that matches one of them opens (nearly) every path.
+const rnd = () => Math.random().toString(36).slice(2, 10);
+const PROBES = [`/${rnd()}`, `/${rnd()}/${rnd()}`, `/${rnd()}-${rnd()}/${rnd()}.${rnd()}/x`];
+function isCatchAll(re: RegExp): boolean {
+  return PROBES.some((p) => re.test(p));
+}
+
+/** What a config deliberately weakens (logged as a warning on every load). */
+export function insecureSwitches(config: StsConfig, unsecured: RegExp[]): string[] {
+  const out: string[] = SECURITY_SWITCHES.filter((sw) => config[sw] === false);
+  if (unsecured.some(isCatchAll)) out.push("unsecuredPathsCatchAll");
+  return out;
+}
+
 /** Validates a parsed config object; throws ConfigError with every reason. */
 export function parseConfig(raw: unknown): LoadedConfig {
   const data = structuredClone(raw);
@@ -103,6 +122,19 @@ export function parseConfig(raw: unknown): LoadedConfig {
   for (const peer of config.trustedPeers) {
     if (seen.has(peer.cell)) throw new ConfigError(`trustedPeers: cell ${peer.cell} listed twice`);
     seen.add(peer.cell);
+  }
+  if (config.enableAdminEndpoints && config.adminPrincipals.length === 0) {
+    throw new ConfigError("enableAdminEndpoints needs adminPrincipals: the SPIFFE IDs allowed to call /admin/*");
+  }
+  const acknowledged = new Set(config.insecureAcknowledgements);
+  for (const sw of SECURITY_SWITCHES) {
+    if (config[sw] === false && !acknowledged.has(sw)) {
+      throw new ConfigError(`${sw} is false: refused unless insecureAcknowledgements lists "${sw}"`);
+    }
+  }
+  const catchAll = config.unsecuredPaths.filter((_, i) => isCatchAll(unsecured[i]));
+  if (catchAll.length > 0 && !acknowledged.has("unsecuredPathsCatchAll")) {
+    throw new ConfigError(`unsecuredPaths ${JSON.stringify(catchAll)} match every path: refused unless insecureAcknowledgements lists "unsecuredPathsCatchAll"`);
   }
   if (config.peerIdentity === "xfcc" && config.tls) {
     throw new ConfigError('peerIdentity "xfcc" runs plain HTTP behind the sidecar: remove tls, or use peerIdentity "tls"');
@@ -183,6 +215,7 @@ export function watchConfigFile(
     applied++;
     onChange(next);
     logger.info("config reloaded", { cell: next.config.cell });
+    warnInsecure(next);
   };
 
   // Reads when two looks one settle period apart agree on size, mtime and content.
@@ -213,6 +246,12 @@ export function watchConfigFile(
     if (timer) clearTimeout(timer);
     unwatchFile(path, listener);
   };
+}
+
+/** Logs a warning naming every weakened security switch; called on every load. */
+export function warnInsecure(loaded: LoadedConfig): void {
+  const weakened = insecureSwitches(loaded.config, loaded.unsecured);
+  if (weakened.length > 0) logger.warn("insecure configuration: security switches weakened", { switches: weakened });
 }
 
 function safeRead(path: string): string | undefined {

@@ -62,12 +62,18 @@ async function readiness(ctx: StsContext): Promise<HttpResult> {
  */
 function authenticate(ctx: StsContext, req: IncomingMessage, path: string): SpiffeId | HttpResult {
   const { config } = ctx.state();
-  const caller = callerOf(req.socket, req.headers, {
+  let caller = callerOf(req.socket, req.headers, {
     mode: config.peerIdentity,
     tls: !!config.tls,
     trustDomain: config.trustDomain,
     namespace: config.namespace,
   });
+  // /admin/*: only the allowlisted principals (issue 10 item 8), whatever their namespace.
+  if (path.startsWith("/admin/") && caller.kind !== "unauthenticated") {
+    const id = caller.kind === "ok" ? caller.spiffe.id : caller.id;
+    if (!id || !config.adminPrincipals.includes(id)) caller = { kind: "unauthorized", reason: "caller is not in adminPrincipals", id };
+    else if (caller.kind === "unauthorized") return { id, trustDomain: "", namespace: "", serviceAccount: "" };
+  }
   if (caller.kind === "ok") return caller.spiffe;
   ctx.metrics.inc("sts_callers_refused_total", "Requests refused because the caller was not authenticated or not allowed.", { reason: caller.kind });
   logger.info("caller refused", { path, reason: caller.reason, principal: caller.kind === "unauthorized" ? caller.id : undefined });

@@ -56,7 +56,7 @@ before(async () => {
   writeFileSync(testPolicy, TEST_POLICY);
   idp = await createGlobalIssuer();
   const globalJWKS = { issuer: idp.issuer, jwks: idp.jwks, audiences: [APP] };
-  reviews = await startSts({ cell: "reviews", namespace: "reviews", config: { globalJWKS, enableAuthorization: false } });
+  reviews = await startSts({ cell: "reviews", namespace: "reviews", config: { globalJWKS, enableAuthorization: false, insecureAcknowledgements: ["enableAuthorization"] } });
   cell = await startCell({
     cell: "customer-products",
     namespace: "customer-products",
@@ -229,13 +229,13 @@ test("malformed requests are 400; unsecured paths are allowed without a token", 
 });
 
 test("enableAuthorization=false allows valid tokens only, with AUTHORIZATION_DISABLED", async () => {
-  assert.equal(await cell.sts.applyConfig({ enableAuthorization: false }), "applied");
+  assert.equal(await cell.sts.applyConfig({ enableAuthorization: false, insecureAcknowledgements: ["enableAuthorization"] }), "applied");
   try {
     const ok = await authorize("unknown-service", await interCellToken());
     assert.deepEqual({ allow: ok.body.allow, status: ok.body.status }, { allow: true, status: "AUTHORIZATION_DISABLED" });
     assert.equal((await authorize("unknown-service", "not-a-jwt")).code, 401);
   } finally {
-    assert.equal(await cell.sts.applyConfig({ enableAuthorization: true }), "applied");
+    assert.equal(await cell.sts.applyConfig({ enableAuthorization: true, insecureAcknowledgements: [] }), "applied");
   }
 });
 

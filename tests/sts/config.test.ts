@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseConfig, loadConfigFile, ConfigError, allowedAudiences } from "../../sts/config.ts";
+import { parseConfig, loadConfigFile, ConfigError, allowedAudiences, insecureSwitches } from "../../sts/config.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "cellauth-config-test-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -66,6 +66,14 @@ const bad: [string, Record<string, unknown>, RegExp][] = [
   ["tls without caFile", { ...minimal, tls: { certFile: "a", keyFile: "b" } }, /caFile/],
   ["xfcc with tls", { ...minimal, peerIdentity: "xfcc", tls: { certFile: "a", keyFile: "b", caFile: "c" } }, /xfcc/],
   ["unknown peerIdentity", { ...minimal, peerIdentity: "header" }, /peerIdentity/],
+  ["admin endpoints without adminPrincipals", { ...minimal, enableAdminEndpoints: true }, /adminPrincipals/],
+  ["signature validation off without acknowledgement", { ...minimal, enableSignatureValidation: false }, /enableSignatureValidation is false/],
+  ["issuer validation off, another switch acknowledged", { ...minimal, enableIssuerValidation: false, insecureAcknowledgements: ["enableAuthorization"] }, /enableIssuerValidation/],
+  ["audience validation off without acknowledgement", { ...minimal, enableAudienceValidation: false }, /enableAudienceValidation/],
+  ["authorization off without acknowledgement", { ...minimal, enableAuthorization: false }, /enableAuthorization/],
+  ["catch-all unsecuredPaths .*", { ...minimal, unsecuredPaths: [".*"] }, /match every path/],
+  ["catch-all unsecuredPaths ^/", { ...minimal, unsecuredPaths: ["^/healthz$", "^/"] }, /match every path/],
+  ["catch-all unsecuredPaths (empty alternative)", { ...minimal, unsecuredPaths: ["^/healthz|"] }, /match every path/],
   ["allowed audience that is no known cell", { ...minimal, tokenExchange: { allowed: [{ workload: "*", audiences: ["payments"] }] } }, /payments/],
   ["bad regex", { ...minimal, unsecuredPaths: ["(unclosed"] }, /invalid regular expression/],
   ["duplicate peer", { ...minimal, trustedPeers: [{ cell: "a", jwksUri: "http://h/j" }, { cell: "a", jwksUri: "http://h/k" }] }, /twice/],
@@ -77,6 +85,19 @@ for (const [name, raw, why] of bad) {
     assert.throws(() => parseConfig(raw), (e: unknown) => e instanceof ConfigError && why.test(e.message));
   });
 }
+
+test("weakened switches load only when acknowledged, and are reported", () => {
+  const loaded = parseConfig({
+    ...minimal,
+    enableSignatureValidation: false,
+    unsecuredPaths: [".*"],
+    insecureAcknowledgements: ["enableSignatureValidation", "unsecuredPathsCatchAll"],
+  });
+  assert.deepEqual(insecureSwitches(loaded.config, loaded.unsecured), ["enableSignatureValidation", "unsecuredPathsCatchAll"]);
+  const normal = parseConfig({ ...minimal, unsecuredPaths: ["^/healthz$", "^/reviews/public(/|$)"] });
+  assert.deepEqual(insecureSwitches(normal.config, normal.unsecured), []);
+  assert.deepEqual(parseConfig({ ...minimal, enableAdminEndpoints: true, adminPrincipals: ["spiffe://cluster.local/ns/ops/sa/rotator"] }).config.adminPrincipals, ["spiffe://cluster.local/ns/ops/sa/rotator"]);
+});
 
 test("a file: relative keysDir is resolved against the config file; broken JSON is a ConfigError", () => {
   const path = join(dir, "sts.json");

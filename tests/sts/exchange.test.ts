@@ -23,11 +23,11 @@ const seenTokens: string[] = [];
 before(async () => {
   idp = await createGlobalIssuer();
   const globalJWKS = { issuer: idp.issuer, jwks: idp.jwks, audiences: [APP] };
-  reviews = await startSts({ cell: "reviews", namespace: "reviews", config: { globalJWKS, enableAuthorization: false } });
+  reviews = await startSts({ cell: "reviews", namespace: "reviews", config: { globalJWKS, enableAuthorization: false, insecureAcknowledgements: ["enableAuthorization"] } });
   cp = await startSts({
     cell: "customer-products",
     namespace: "customer-products",
-    config: { globalJWKS, enableAuthorization: false, trustedPeers: [{ cell: "reviews", namespace: "reviews", jwksUri: reviews.jwksUri }] },
+    config: { globalJWKS, enableAuthorization: false, insecureAcknowledgements: ["enableAuthorization"], trustedPeers: [{ cell: "reviews", namespace: "reviews", jwksUri: reviews.jwksUri }] },
   });
   // Once applied, reviews knows customer-products as an audience.
   assert.equal(
@@ -304,7 +304,7 @@ test("refused: a repeated parameter", async () => {
 });
 
 test("an STS with neither tls nor peerIdentity xfcc refuses /token and /authorize with 401 invalid_client", async () => {
-  const bare = await startSts({ cell: "reviews", namespace: "reviews", identity: "none", config: { enableAuthorization: false, allowTokenWithoutSubject: true } });
+  const bare = await startSts({ cell: "reviews", namespace: "reviews", identity: "none", config: { enableAuthorization: false, insecureAcknowledgements: ["enableAuthorization"], allowTokenWithoutSubject: true } });
   try {
     for (const path of ["/token", "/authorize"]) {
       // Even a forged x-forwarded-client-cert is no identity without peerIdentity xfcc.

@@ -9,7 +9,7 @@ const GRANT = "urn:ietf:params:oauth:grant-type:token-exchange";
 let sts: StsProcess;
 
 before(async () => {
-  sts = await startSts({ cell: "reviews", config: { enableAuthorization: false, allowTokenWithoutSubject: true } });
+  sts = await startSts({ cell: "reviews", config: { enableAuthorization: false, insecureAcknowledgements: ["enableAuthorization"], allowTokenWithoutSubject: true } });
 });
 after(async () => {
   await sts?.stop();

@@ -4,9 +4,10 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { decodeProtectedHeader } from "jose";
-import { startSts, type StsProcess } from "../lib/sts-process.ts";
+import { startSts, type Caller, type StsProcess } from "../lib/sts-process.ts";
 import { createGlobalIssuer, type GlobalIssuer } from "../lib/global-issuer.ts";
 
+const ADMIN = "spiffe://cluster.local/ns/ops/sa/key-rotator";
 const GRANT = "urn:ietf:params:oauth:grant-type:token-exchange";
 const JWT_TYPE = "urn:ietf:params:oauth:token-type:jwt";
 
@@ -17,10 +18,10 @@ let cp: StsProcess;
 before(async () => {
   idp = await createGlobalIssuer();
   const globalJWKS = { issuer: idp.issuer, jwks: idp.jwks, audiences: ["https://shop.cellauth.local"] };
-  cp = await startSts({ cell: "customer-products", config: { globalJWKS, enableAuthorization: false, jwksCooldownSeconds: 0 } });
+  cp = await startSts({ cell: "customer-products", config: { globalJWKS, enableAuthorization: false, insecureAcknowledgements: ["enableAuthorization"], jwksCooldownSeconds: 0 } });
   reviews = await startSts({
     cell: "reviews",
-    config: { globalJWKS, enableAuthorization: false, enableAdminEndpoints: true, trustedPeers: [{ cell: "customer-products", jwksUri: cp.jwksUri }] },
+    config: { globalJWKS, enableAuthorization: false, insecureAcknowledgements: ["enableAuthorization"], enableAdminEndpoints: true, adminPrincipals: [ADMIN], trustedPeers: [{ cell: "customer-products", jwksUri: cp.jwksUri }] },
   });
   assert.equal(await cp.applyConfig({ trustedPeers: [{ cell: "reviews", jwksUri: reviews.jwksUri }] }), "applied");
 });
@@ -29,7 +30,7 @@ after(async () => {
   await cp?.stop();
 });
 
-async function post(sts: StsProcess, as: string, path: string, body: string, contentType = "application/x-www-form-urlencoded") {
+async function post(sts: StsProcess, as: Caller, path: string, body: string, contentType = "application/x-www-form-urlencoded") {
   const res = await sts.fetchAs(as, path, { method: "POST", headers: { "content-type": contentType }, body });
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }
@@ -55,7 +56,7 @@ async function jwksServed(sts: StsProcess): Promise<number> {
 }
 
 async function rotate(sts: StsProcess): Promise<string> {
-  const r = await post(sts, "reviews-service", "/admin/rotate", "", "application/json");
+  const r = await post(sts, { namespace: "ops", sa: "key-rotator" }, "/admin/rotate", "", "application/json");
   assert.equal(r.status, 200);
   return r.body.kid as string;
 }
@@ -92,4 +93,18 @@ test("the admin endpoint is off unless configured", async () => {
   const r = await cp.fetchAs("customer-products-admin", "/admin/rotate", { method: "POST" });
   assert.equal(r.status, 404);
   await r.arrayBuffer();
+});
+
+test("/admin/rotate answers only the allowlisted principals (issue 10 item 8)", async () => {
+  const kid = (await reviews.fetchAs("peer", "/.well-known/jwks.json").then((r) => r.json()) as { keys: { kid: string }[] }).keys[0].kid;
+  for (const as of ["reviews-service", "key-rotator", { namespace: "customer-products", sa: "key-rotator" }] as Caller[]) {
+    const r = await reviews.fetchAs(as, "/admin/rotate", { method: "POST" });
+    assert.equal(r.status, 403, JSON.stringify(as));
+    assert.deepEqual(await r.json(), { error: "unauthorized_client" });
+  }
+  const other = await reviews.ca.issue("ops", "key-rotator", { trustDomain: "evil.example" });
+  assert.equal((await reviews.fetchAs(other, "/admin/rotate", { method: "POST" })).status, 403);
+  await assert.rejects(reviews.fetchAs(null, "/admin/rotate", { method: "POST" }));
+  const after = (await reviews.fetchAs("peer", "/.well-known/jwks.json").then((r) => r.json()) as { keys: { kid: string }[] }).keys[0].kid;
+  assert.equal(after, kid, "no refused call rotated the keys");
 });

@@ -64,7 +64,7 @@ function sidecarListener(name: string, mode: "SANITIZE_SET" | "APPEND_FORWARD", 
 }
 
 before(async () => {
-  sts = await startSts({ cell: "reviews", namespace: "reviews", identity: "xfcc", config: { enableAuthorization: false, allowTokenWithoutSubject: true } });
+  sts = await startSts({ cell: "reviews", namespace: "reviews", identity: "xfcc", config: { enableAuthorization: false, insecureAcknowledgements: ["enableAuthorization"], allowTokenWithoutSubject: true } });
   dir = mkdtempSync(join(tmpdir(), "cellauth-xfcc-envoy-"));
   const bootstrap = {
     admin: { address: { socket_address: { address: "127.0.0.1", port_value: 0 } } },
