@@ -7,6 +7,7 @@ import { queryOpa, ruleName } from "./opa.ts";
 import { AUTHZ_DECISIONS, AUTHZ_HELP, OPA_ERRORS, OPA_ERRORS_HELP } from "./metrics.ts";
 import { logger } from "./log.ts";
 import { parseSpiffeId, type SpiffeId } from "./identity.ts";
+import { firstError, validateAuthorizeBody } from "./schemas.ts";
 
 export type DecisionStatus =
   | "ALLOWED"
@@ -48,6 +49,7 @@ function parseRequest(rawBody: string): AuthorizeRequest | string {
     return "body is not JSON";
   }
   if (!isObject(body)) return "body must be a JSON object";
+  if (!validateAuthorizeBody(body)) return firstError(validateAuthorizeBody);
   const dst = body.destination;
   if (!isObject(dst)) return "destination is required";
   const workload = str(dst.workload);

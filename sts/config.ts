@@ -68,6 +68,7 @@ export interface StsConfig {
   unsecuredPaths: string[];
   decisionTtlSeconds: number;
   configPollMs: number;
+  limits: { maxBodyBytes: number; headersTimeoutMs: number; requestTimeoutMs: number; idleTimeoutMs: number; maxConnections: number };
 }
 
 /** A validated config plus values derived from it once. */
@@ -82,7 +83,7 @@ const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false });
 const validateSchema = ajv.compile(schema);
 
 // These shape the process (socket, key material, identity); changing them needs a restart.
-const RESTART_ONLY = ["cell", "namespace", "port", "host", "keysDir", "signingAlg", "trustDomain", "tls", "peerIdentity"] as const;
+const RESTART_ONLY = ["cell", "namespace", "port", "host", "keysDir", "signingAlg", "trustDomain", "tls", "peerIdentity", "limits"] as const;
 
 export class ConfigError extends Error {}
 

@@ -6,6 +6,7 @@ import type { HttpResult, StsContext } from "./context.ts";
 import { cellAudience, TokenRejected } from "./trust.ts";
 import { allowedAudiences } from "./config.ts";
 import type { SpiffeId } from "./identity.ts";
+import { firstError, validateTokenForm } from "./schemas.ts";
 import { TOKEN_HELP, TOKEN_REQUESTS } from "./metrics.ts";
 import { logger } from "./log.ts";
 
@@ -46,6 +47,12 @@ export async function exchangeToken(ctx: StsContext, caller: SpiffeId, contentTy
   for (const name of ["grant_type", "subject_token", "subject_token_type", "audience", "source_workload"]) {
     if (form.getAll(name).length > 1) return fail(ctx, "invalid_request", `parameter ${name} given more than once`);
   }
+  const seen = new Set<string>();
+  for (const k of form.keys()) {
+    if (seen.has(k)) return fail(ctx, "invalid_request", "a parameter is given more than once");
+    seen.add(k);
+  }
+  if (!validateTokenForm(Object.fromEntries(form))) return fail(ctx, "invalid_request", firstError(validateTokenForm));
   const grantType = form.get("grant_type");
   if (!grantType) return fail(ctx, "invalid_request", "grant_type is required");
   if (grantType !== GRANT_TOKEN_EXCHANGE) return fail(ctx, "unsupported_grant_type", "only token exchange is supported");
