@@ -97,12 +97,14 @@ export async function gatewayStep(top: Topology, title: string, sub: string, req
   const cpLog = since(top, m, "customer-products");
   const page = res.status === 200 && typeof res.body === "object" ? (res.body as ReviewPage) : undefined;
   const edge = { issuer: top.issuer.issuer, audience: EDGE_AUDIENCE, subject: sub };
+  // The reviews gateway's access log names the mTLS peer of each request; it is flushed every 100 ms.
+  const gwPeer = await waitFor("the reviews gateway's access log", () => top.gatewayPeer(requestId), 2000, 50).catch(() => undefined);
   const gw = issued(reviewsLog, "reviews--gateway");
   const hops: Hop[] = [
     { hop: "client -> global gateway", peer: "- (edge, no mTLS)", ...edge, decision: "edge JWT verified", status: page ? "passed" : String(res.status) },
     {
       hop: "global gw -> reviews gateway",
-      peer: top.gatewayPeer(requestId) ?? "-",
+      peer: gwPeer ?? "-",
       ...edge,
       decision: gw ? `exchanged at STS-reviews for aud ${audText(gw.aud)}` : "no token issued",
       status: gw ? "passed" : String(res.status),

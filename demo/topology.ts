@@ -254,7 +254,9 @@ export async function start(opts: TopologyOptions = {}): Promise<Topology> {
       old.child.kill("SIGKILL");
       await old.stop(); // reaps the process, removes its config dir; keys stay in runDir
       if (downtime) await downtime();
-      cells[cell].sts = await startSts({ cell, namespace: namespaceOf(cell), ca, keysDir: keysDir(cell), config: { ...old.config, port: old.port } });
+      // Same config and port; the new process gets its SVID (and tls paths) from startSts again.
+      const { tls: _oldTls, ...config } = old.config;
+      cells[cell].sts = await startSts({ cell, namespace: namespaceOf(cell), ca, keysDir: keysDir(cell), config: { ...config, port: old.port } });
     };
     const restartOpa = async (cell: CellName, downtime?: () => Promise<void>) => {
       const old = cells[cell].opa;
