@@ -64,7 +64,8 @@ export function gatewayConfig(cell: Cell): PluginConfig {
   const route = globalJwksRoute(cell.globalIssuer.jwksUri);
   const rule: Record<string, unknown> = {
     issuer: cell.globalIssuer.issuer,
-    ...(cell.globalIssuer.audiences.length ? { audiences: cell.globalIssuer.audiences } : {}),
+    // Always present: the filter refuses a gateway rule without audiences.
+    audiences: cell.globalIssuer.audiences,
     remoteJwks: { cluster: route.cluster, path: route.path, authority: route.authority },
   };
   const rules = unsecuredRules(cell);
