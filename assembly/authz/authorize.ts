@@ -31,7 +31,10 @@ export class Authorizer {
       const v = getHeaderString(MapType.Request, h);
       if (v !== null) fwd += (fwd.length > 0 ? "," : "") + jsonQuote(h.name) + ":" + jsonQuote(v);
     }
-    const key = tokenText + "\n" + s.req.method() + "\n" + s.req.path() + "\n" + (host !== null ? host : "") + "\n" + fwd;
+    // The calling workload is the verified mTLS peer: the STS/OPA see it as source.principal.
+    const peer = s.peerPrincipal();
+    const principal = peer !== null ? peer : "";
+    const key = tokenText + "\n" + principal + "\n" + s.req.method() + "\n" + s.req.path() + "\n" + (host !== null ? host : "") + "\n" + fwd;
     const now = nowSeconds();
     const cached = s.cellauth.decisions.get(key, now);
     if (cached !== null) {
@@ -39,6 +42,7 @@ export class Authorizer {
       return this.decided(cached.value.allow, rid, tokenText);
     }
     const body = "{\"requestId\":" + jsonQuote(rid !== null ? rid : "") +
+      ",\"source\":{\"principal\":" + jsonQuote(principal) + "}" +
       ",\"destination\":{\"cellName\":" + jsonQuote(c.cell) + ",\"workload\":" + jsonQuote(c.workload) + "}" +
       ",\"requestContext\":{\"host\":" + jsonQuote(host !== null ? host : "") + ",\"path\":" + jsonQuote(s.req.path()) +
       ",\"method\":" + jsonQuote(s.req.method()) + ",\"protocol\":\"HTTP/1.1\"}" +

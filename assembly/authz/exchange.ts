@@ -1,7 +1,8 @@
 // RFC 8693 token exchange with the cell's STS.
 //  gateway:  the verified edge token becomes a token for this cell (as Cellery's cell gateway did);
-//  outbound: a call to another cell (<cell><pattern><service>) gets a token for that cell, carrying
-//            the user context the inbound filter stored under x-request-id. External hosts pass untouched.
+//  outbound: a call to a configured cell's service (<cell>--<service>[.<ns>[.svc[.cluster.local]]])
+//            gets a token for that cell, carrying the user context the inbound filter stored under
+//            x-request-id. Every other host passes untouched and never sees a cell token.
 // Tokens are cached per worker until refreshBeforeExpirySeconds before they expire.
 import { MapType, HeaderName, getHeaderString, setHeader } from "../host/headers";
 import { post } from "../host/http";
@@ -12,6 +13,7 @@ import { Event } from "../filter/stats";
 import { CallKind } from "../filter/root";
 import { Stream, CONTINUE } from "../filter/stream";
 import { formEncode } from "./form";
+import { destinationCell } from "./destinations";
 
 const AUTHORITY = new HeaderName(":authority");
 const REQUEST_ID = new HeaderName("x-request-id");
@@ -33,16 +35,15 @@ export class Exchanger {
     const s = this.s;
     const c = s.config;
     const tx = c.tokenExchange!;
-    let host = getHeaderString(MapType.Request, AUTHORITY);
-    if (host === null) host = "";
-    const cut = host.indexOf(tx.cellHostPattern);
-    if (cut <= 0) {
+    const host = getHeaderString(MapType.Request, AUTHORITY);
+    const cell = host !== null ? destinationCell(host, tx.destinations) : null;
+    if (cell === null) {
       s.cellauth.stats!.event(Event.ExternalPassthrough);
       return CONTINUE;
     }
     const rid = getHeaderString(MapType.Request, REQUEST_ID);
     const subject = rid !== null && c.userContextEnabled ? s.cellauth.users!.get(rid, nowSeconds()) : null;
-    return this.exchange(host.substring(0, cut), subject);
+    return this.exchange(cell, subject);
   }
 
   private exchange(audience: string, subject: string | null): i32 {
@@ -56,8 +57,8 @@ export class Exchanger {
       setHeader(MapType.Request, tx.header, "Bearer " + cached.value);
       return s.allow();
     }
-    let form = "grant_type=" + formEncode(GRANT) + "&audience=" + formEncode(audience) +
-      "&source_workload=" + formEncode(c.workload);
+    // No source_workload: the STS takes the requesting workload from this sidecar's mTLS certificate.
+    let form = "grant_type=" + formEncode(GRANT) + "&audience=" + formEncode(audience);
     if (subject !== null) form += "&subject_token=" + formEncode(subject) + "&subject_token_type=" + formEncode(JWT_TYPE);
     const call = post(tx.cluster, tx.authority, tx.path, "application/x-www-form-urlencoded", form, tx.timeoutMs);
     if (call == 0) return s.reject(Status.TokenExchangeUnavailable);

@@ -16,6 +16,7 @@ export class CachedToken {
   rule: JwtRule | null = null;
   exp: i64 = 0;            // the token's exp, 0 when it has none (bounds authz caching)
   identity: Identity | null = null;
+  bound: string | null = null;   // cnf.spiffe_id: re-checked against the presenting peer on every hit
 }
 
 export class TokenCache {
@@ -57,7 +58,7 @@ export class TokenCache {
     if (unchecked(this.slots[i]) === e) unchecked(this.slots[i] = null);
   }
 
-  insert(jwt: Jwt, rule: JwtRule, keysVersion: u32, identity: Identity): void {
+  insert(jwt: Jwt, rule: JwtRule, keysVersion: u32, identity: Identity, bound: string | null): void {
     if (!this.enabled || jwt.len > this.maxTokenBytes) return;
     const ptr = changetype<usize>(jwt.buf) + <usize>jwt.start;
     const e = new CachedToken();
@@ -68,6 +69,7 @@ export class TokenCache {
     e.rule = rule;
     e.exp = jwt.hasExp ? jwt.exp : 0;
     e.identity = identity;
+    e.bound = bound;
     unchecked(this.slots[<i32>(e.hash & <u64>this.mask)] = e);
   }
 }

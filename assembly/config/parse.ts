@@ -5,7 +5,7 @@ import { HeaderName } from "../host/headers";
 import { PathMatcher, lastPathError } from "../rules/path";
 import { Reader, isHeaderName } from "./reader";
 import {
-  Config, JwtRule, RemoteJwks, Rule, FromHeader, ClaimToHeader, Authorization, TokenExchange,
+  Config, JwtRule, RemoteJwks, Rule, FromHeader, ClaimToHeader, Authorization, TokenExchange, Destination,
   Mode, CryptoPath, Requirement,
 } from "./types";
 
@@ -15,16 +15,17 @@ export class ParseResult {
   warnings: string[] = [];
 }
 
-const TOP = ["version", "cell", "namespace", "mode", "workload", "realm", "crypto", "enableSignatureValidation",
+const TOP = ["version", "cell", "namespace", "trustDomain", "mode", "workload", "realm", "crypto", "enableSignatureValidation",
   "enableIssuerValidation", "enableAudienceValidation", "insecureAcknowledgeSignatureValidationDisabled",
   "bypassCorsPreflight", "limits", "tokenCache", "jwtRules", "rules", "defaultRequirement", "subjectHeader",
   "authorization", "tokenExchange", "userContext"];
 const RULE_FIELDS = ["name", "issuer", "audiences", "subjects", "algorithms", "jwks", "remoteJwks", "fromHeaders",
   "fromParams", "fromCookies", "forwardOriginalToken", "outputPayloadToHeader", "outputClaimToHeaders",
-  "clockSkewSeconds", "requireExpiration", "maxLifetimeSeconds"];
+  "clockSkewSeconds", "requireExpiration", "maxLifetimeSeconds", "boundToPeer"];
 const ALGS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA", "HS256", "HS384", "HS512"];
 const REQUIREMENTS = ["required", "allowMissing", "allowMissingOrFailed", "none"];
 const I64_MAX: i64 = 9007199254740991;
+const STS_ISSUER = "--sts-service.";
 
 export function parseConfig(text: string): ParseResult {
   const res = new ParseResult();
@@ -39,6 +40,8 @@ export function parseConfig(text: string): ParseResult {
   c.cell = r.str(root, "cell", "config", "", true, 1);
   if (r.ok && !isDnsLabel(c.cell)) r.fail("config.cell", "must be a DNS label (lowercase letters, digits, '-')");
   c.namespace = r.str(root, "namespace", "config", "default", false, 1);
+  c.trustDomain = r.str(root, "trustDomain", "config", "cluster.local", false, 1);
+  if (r.ok && !isTrustDomain(c.trustDomain)) r.fail("config.trustDomain", "must be a SPIFFE trust domain (lowercase letters, digits, '.', '-', '_')");
   c.mode = <Mode>r.oneOf(root, "mode", "config", ["inbound", "outbound", "gateway"], 0);
   c.workload = r.str(root, "workload", "config", "");
   c.realm = r.str(root, "realm", "config", c.cell);
@@ -75,7 +78,10 @@ export function parseConfig(text: string): ParseResult {
     r.fail("config.jwtRules", "may hold at most 64 rules");
   } else {
     for (let i = 0; i < rulesJson.items.length && r.ok; i++) {
-      const jr = parseJwtRule(r, rulesJson.items[i], "config.jwtRules[" + i.toString() + "]", i);
+      const jr = parseJwtRule(r, rulesJson.items[i], "config.jwtRules[" + i.toString() + "]", i, c.trustDomain);
+      if (r.ok && c.mode == Mode.Gateway && jr.audiences.length == 0) {
+        r.fail("config.jwtRules[" + i.toString() + "].audiences", "is required in gateway mode: an edge token minted for another application must not become a cell token");
+      }
       for (let j = 0; j < c.jwtRules.length && r.ok; j++) {
         if (c.jwtRules[j].name == jr.name) r.fail("config.jwtRules[" + i.toString() + "].name", "duplicate name \"" + jr.name + "\"");
       }
@@ -99,6 +105,9 @@ export function parseConfig(text: string): ParseResult {
   if (r.ok && c.mode != Mode.Inbound && c.tokenExchange === null) {
     r.fail("config.tokenExchange", "is required in outbound and gateway modes");
   }
+  if (r.ok && c.mode == Mode.Outbound && c.tokenExchange!.destinations.length == 0) {
+    r.fail("config.tokenExchange.destinations", "is required in outbound mode: only these cells' services get a cell token");
+  }
   const uc = root.get("userContext");
   if (uc !== null && r.object(uc, "config.userContext", ["slots", "ttlSeconds"])) {
     c.userContextEnabled = true;
@@ -112,7 +121,7 @@ export function parseConfig(text: string): ParseResult {
   return res;
 }
 
-function parseJwtRule(r: Reader, v: JsonValue, path: string, index: i32): JwtRule {
+function parseJwtRule(r: Reader, v: JsonValue, path: string, index: i32, trustDomain: string): JwtRule {
   const jr = new JwtRule();
   jr.index = index;
   if (!r.object(v, path, RULE_FIELDS)) return jr;
@@ -181,6 +190,20 @@ function parseJwtRule(r: Reader, v: JsonValue, path: string, index: i32): JwtRul
   jr.clockSkewSeconds = r.int(v, "clockSkewSeconds", path, 60, 0, 3600);
   jr.requireExpiration = r.bool(v, "requireExpiration", path, true);
   jr.maxLifetimeSeconds = r.int(v, "maxLifetimeSeconds", path, 0, 0, I64_MAX);
+  const sts = jr.issuer.indexOf(STS_ISSUER);
+  if (sts > 0) {
+    const cell = jr.issuer.substring(0, sts);
+    const ns = jr.issuer.substring(sts + STS_ISSUER.length);
+    if (isDnsLabel(cell) && isDnsLabel(ns)) {
+      jr.stsCell = cell;
+      jr.stsNamespace = ns;
+    }
+  }
+  jr.boundToPeer = r.bool(v, "boundToPeer", path, jr.stsCell !== null);
+  if (r.ok && jr.boundToPeer) {
+    if (jr.stsCell === null) r.fail(path + ".boundToPeer", "needs a cell STS issuer (<cell>--sts-service.<namespace>)");
+    jr.peerPrefix = "spiffe://" + trustDomain + "/ns/" + jr.stsNamespace + "/sa/";
+  }
   return jr;
 }
 
@@ -237,12 +260,29 @@ function parseAuthorization(r: Reader, v: JsonValue, path: string): Authorizatio
 
 function parseTokenExchange(r: Reader, v: JsonValue, path: string): TokenExchange {
   const t = new TokenExchange();
-  if (!r.object(v, path, ["cluster", "authority", "path", "timeoutMs", "cellHostPattern", "audience", "refreshBeforeExpirySeconds", "cacheMaxEntries", "header"])) return t;
+  if (v.has("cellHostPattern")) {
+    r.fail(path + ".cellHostPattern", "was removed: any host containing the pattern got a cell token; list the cells in destinations");
+    return t;
+  }
+  if (!r.object(v, path, ["cluster", "authority", "path", "timeoutMs", "destinations", "audience", "refreshBeforeExpirySeconds", "cacheMaxEntries", "header"])) return t;
   t.cluster = r.str(v, "cluster", path, "", true, 1);
   t.authority = r.str(v, "authority", path, t.cluster);
   t.path = r.str(v, "path", path, "/token", false, 1);
   t.timeoutMs = <u32>r.int(v, "timeoutMs", path, 1000, 10, 60000);
-  t.cellHostPattern = r.str(v, "cellHostPattern", path, "--", false, 1);
+  const ds = r.list(v, "destinations", path);
+  for (let i = 0; i < ds.length && r.ok; i++) {
+    const p = path + ".destinations[" + i.toString() + "]";
+    if (!r.object(ds[i], p, ["cell", "namespace", "services"])) break;
+    const cell = r.str(ds[i], "cell", p, "", true, 1);
+    if (r.ok && !isDnsLabel(cell)) r.fail(p + ".cell", "must be a DNS label");
+    const ns = r.str(ds[i], "namespace", p, "default", false, 1);
+    if (r.ok && !isDnsLabel(ns)) r.fail(p + ".namespace", "must be a DNS label");
+    const services = r.strings(ds[i], "services", p);
+    for (let k = 0; k < services.length && r.ok; k++) {
+      if (!isDnsLabel(services[k])) r.fail(p + ".services[" + k.toString() + "]", "must be a DNS label");
+    }
+    t.destinations.push(new Destination(cell, ns, services));
+  }
   t.audience = r.str(v, "audience", path, "");
   t.refreshBeforeExpirySeconds = r.int(v, "refreshBeforeExpirySeconds", path, 30, 0, 3600);
   t.cacheMaxEntries = <i32>r.int(v, "cacheMaxEntries", path, 256, 0, 65536);
@@ -258,6 +298,15 @@ function isDnsLabel(s: string): bool {
     const c = s.charCodeAt(i);
     const ok = (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || (c == 45 && i > 0 && i < s.length - 1);
     if (!ok) return false;
+  }
+  return true;
+}
+
+function isTrustDomain(s: string): bool {
+  if (s.length == 0 || s.length > 255) return false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (!((c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c == 45 || c == 46 || c == 95)) return false;
   }
   return true;
 }

@@ -40,6 +40,14 @@ export class JwtRule {
   clockSkewSeconds: i64 = 60;
   requireExpiration: bool = true;
   maxLifetimeSeconds: i64 = 0;
+  // A cell STS issuer (<cell>--sts-service.<ns>): its cell and namespace, else null and "".
+  stsCell: string | null = null;
+  stsNamespace: string = "";
+  // The token must be bound (cnf.spiffe_id) to the mTLS peer presenting it, and that peer must
+  // be a workload of the issuing cell's namespace. Default: true for cell STS issuers.
+  boundToPeer: bool = false;
+  // "spiffe://<trustDomain>/ns/<stsNamespace>/sa/": the only peers that may present this rule's tokens.
+  peerPrefix: string = "";
 }
 
 export class Rule {
@@ -61,12 +69,17 @@ export class Authorization {
   forwardHeaders: HeaderName[] = [];
 }
 
+export class Destination {
+  constructor(public cell: string, public namespace: string, public services: string[]) {}
+}
+
 export class TokenExchange {
   cluster: string = "";
   authority: string = "";
   path: string = "/token";
   timeoutMs: u32 = 1000;
-  cellHostPattern: string = "--";
+  // Outbound: the only hosts that get a cell token (exact names, lower case, no port).
+  destinations: Destination[] = [];
   audience: string = "";
   refreshBeforeExpirySeconds: i64 = 30;
   cacheMaxEntries: i32 = 256;
@@ -76,6 +89,7 @@ export class TokenExchange {
 export class Config {
   cell: string = "";
   namespace: string = "default";
+  trustDomain: string = "cluster.local";
   mode: Mode = Mode.Inbound;
   workload: string = "";
   realm: string = "";

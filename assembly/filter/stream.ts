@@ -12,6 +12,8 @@ import { Status, statusName } from "../jwt/status";
 import { Jwt, parseJwt } from "../jwt/parse";
 import { checkClaims } from "../jwt/claims";
 import { verifySignature, VerifyResult } from "../jwt/verify";
+import { boundPrincipal, checkCellClaim, checkPeer } from "../jwt/binding";
+import { peerUriSan } from "../host/connection";
 import { extractToken, Extracted, RequestView } from "../jwt/extract";
 import { selectRule } from "../rules/select";
 import { writeIdentityHeaders, identityOf, Identity } from "./outputs";
@@ -45,6 +47,8 @@ export class Stream extends StreamContext {
   pendingRequestId: string | null = null;
   pendingToken: string = "";
   private refetched: bool = false;
+  private peer: string | null = null;
+  private peerRead: bool = false;
 
   constructor(id: u32, root: CellauthRoot) {
     super(id, root);
@@ -52,6 +56,15 @@ export class Stream extends StreamContext {
   }
 
   get config(): Config { return this.cellauth.config!; }
+
+  // The calling workload: the verified mTLS peer's SPIFFE ID (read once, only when needed).
+  peerPrincipal(): string | null {
+    if (!this.peerRead) {
+      this.peer = peerUriSan();
+      this.peerRead = true;
+    }
+    return this.peer;
+  }
 
   onRequestHeaders(headers: u32, endOfStream: bool): i32 {
     const c = this.cellauth.config;
@@ -89,6 +102,10 @@ export class Stream extends StreamContext {
       const jr = hit.rule!;
       if (hit.keysVersion == this.cellauth.providerFor(jr).version && (t.ruleMask & ((<u64>1) << <u64>jr.index)) != 0) {
         this.cellauth.stats!.event(Event.CacheHit);
+        if (jr.boundToPeer) {
+          const ps = checkPeer(jr, hit.bound, this.peerPrincipal());
+          if (ps != Status.Ok) return this.fail(ps);
+        }
         return this.accept(jr, hit.identity!, hit.exp);
       }
       tokens.evict(hit);
@@ -141,8 +158,13 @@ export class Stream extends StreamContext {
     }
     const cs = checkClaims(jwt, jr, now, c.enableAudienceValidation);
     if (cs != Status.Ok) return this.fail(cs);
+    const cell = checkCellClaim(jwt, jr);
+    if (cell != Status.Ok) return this.fail(cell);
+    const bound = jr.boundToPeer ? boundPrincipal(jwt) : null;
+    const ps = checkPeer(jr, bound, jr.boundToPeer ? this.peerPrincipal() : null);
+    if (ps != Status.Ok) return this.fail(ps);
     const identity = identityOf(c, jr, jwt);
-    if (c.enableSignatureValidation) this.cellauth.tokens.insert(jwt, jr, p.version, identity);
+    if (c.enableSignatureValidation) this.cellauth.tokens.insert(jwt, jr, p.version, identity, bound);
     return this.accept(jr, identity, jwt.hasExp ? jwt.exp : 0);
   }
 

@@ -30,8 +30,11 @@ export function getBuffer(type: BufferType, size: u32): ArrayBuffer | null {
 
 // A property such as ["plugin_root_id"], encoded as the ABI wants: path segments joined by NUL.
 export function getProperty(path: string[]): ArrayBuffer | null {
-  let joined = path.join("\0");
-  const key = String.UTF8.encode(joined);
+  return getPropertyEncoded(String.UTF8.encode(path.join("\0")));
+}
+
+// The same, for a key encoded once (UTF-8, segments joined by NUL).
+export function getPropertyEncoded(key: ArrayBuffer): ArrayBuffer | null {
   store<usize>(retPtr, 0);
   store<usize>(retSize, 0);
   if (proxy_get_property(changetype<usize>(key), key.byteLength, retPtr, retSize) != 0) return null;

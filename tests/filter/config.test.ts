@@ -31,6 +31,12 @@ const bad: Array<[string, unknown, RegExp]> = [
   ['bad requirement', { ...good, defaultRequirement: 'maybe' }, /config\.defaultRequirement: must be one of/],
   ['signature validation off without acknowledgement', { ...good, enableSignatureValidation: false }, /requires insecureAcknowledgeSignatureValidationDisabled: true/],
   ['outbound without tokenExchange', { ...good, mode: 'outbound' }, /config\.tokenExchange: is required in outbound and gateway modes/],
+  ['outbound without destinations', { ...good, mode: 'outbound', tokenExchange: { cluster: 'sts' } }, /config\.tokenExchange\.destinations: is required in outbound mode/],
+  ['the removed cellHostPattern', { ...good, mode: 'outbound', tokenExchange: { cluster: 'sts', cellHostPattern: '--', destinations: [{ cell: 'b' }] } }, /config\.tokenExchange\.cellHostPattern: was removed/],
+  ['destination cell not a DNS label', { ...good, mode: 'outbound', tokenExchange: { cluster: 'sts', destinations: [{ cell: 'B.x' }] } }, /config\.tokenExchange\.destinations\[0\]\.cell: must be a DNS label/],
+  ['gateway rule without audiences', { ...good, mode: 'gateway', tokenExchange: { cluster: 'sts' }, jwtRules: [{ issuer: ISS, jwks: { keys: [key.jwk] } }] }, /config\.jwtRules\[0\]\.audiences: is required in gateway mode/],
+  ['boundToPeer on an issuer that is no cell STS', { ...good, jwtRules: [{ issuer: ISS, jwks: { keys: [key.jwk] }, boundToPeer: true }] }, /config\.jwtRules\[0\]\.boundToPeer: needs a cell STS issuer/],
+  ['bad trust domain', { ...good, trustDomain: 'Cluster Local' }, /config\.trustDomain: must be a SPIFFE trust domain/],
 ];
 
 for (const [name, cfg, why] of bad) {

@@ -7,6 +7,7 @@ import { host, config, token, bearer, nowSec, makeKey, type TestKey } from './fi
 import { SharedStore, type HttpCall } from '../host/emulator.ts';
 
 let key: TestKey;
+const CP = [{ cell: 'customer-products', namespace: 'customer-products' }];
 before(async () => { key = await makeKey('ES256'); });
 
 function sts(token = 'cell.token.x', expiresIn = 300) {
@@ -34,7 +35,7 @@ test('gateway: the edge token is verified, exchanged for this cell, and replaces
   assert.equal(form.get('subject_token'), edge);
   assert.equal(form.get('subject_token_type'), 'urn:ietf:params:oauth:token-type:jwt');
   assert.equal(form.get('audience'), 'reviews');
-  assert.equal(form.get('source_workload'), 'gateway');
+  assert.equal(form.get('source_workload'), null, 'the STS takes the workload from mTLS, never from the request');
   assert.equal(s.calls[0].header('content-type'), 'application/x-www-form-urlencoded');
   // Cached until shortly before expiry.
   assert.equal((await h.request({ headers: bearer(edge) })).upstreamHeaders['cellery-authorization'], 'Bearer cell-token-1');
@@ -48,7 +49,7 @@ test('outbound: a cell destination gets a token with the stored user context; ex
   const shared = new SharedStore();
   const s = sts('token-for-cp');
   const inbound = await host(config([key], {}, { userContext: {} }), { sharedStore: shared });
-  const outbound = await host(config([key], {}, { mode: 'outbound', workload: 'reviews-service', userContext: {}, tokenExchange: { cluster: 'sts' } }),
+  const outbound = await host(config([key], {}, { mode: 'outbound', workload: 'reviews-service', userContext: {}, tokenExchange: { cluster: 'sts', destinations: CP } }),
     { sharedStore: shared, onHttpCall: s.onHttpCall, clockMs: inbound.nowMs() });
   const user = await token(key, nowSec(inbound), { sub: 'alice' });
   assert.equal((await inbound.request({ headers: { ...bearer(user), 'x-request-id': 'req-42' } })).kind, 'continue');
@@ -59,7 +60,7 @@ test('outbound: a cell destination gets a token with the stored user context; ex
   const form = new URLSearchParams(s.calls[0].body.toString());
   assert.equal(form.get('audience'), 'customer-products');
   assert.equal(form.get('subject_token'), user, 'the inbound request\'s verified token is the subject');
-  assert.equal(form.get('source_workload'), 'reviews-service');
+  assert.equal(form.get('source_workload'), null);
 
   const other = await outbound.request({ authority: 'customer-products--categories-service', headers: { 'x-request-id': 'another' } });
   assert.equal(other.kind, 'continue');
@@ -72,7 +73,7 @@ test('outbound: a cell destination gets a token with the stored user context; ex
 });
 
 test('outbound: STS down -> 503 TokenExchangeUnavailable; STS refuses -> 403 TokenExchangeRefused', async () => {
-  const cfg = config([key], {}, { mode: 'outbound', tokenExchange: { cluster: 'sts' } });
+  const cfg = config([key], {}, { mode: 'outbound', tokenExchange: { cluster: 'sts', destinations: [{ cell: 'cp' }] } });
   const down = await host(cfg, { onHttpCall: () => 'fail' });
   const r = await down.request({ authority: 'cp--svc' });
   assert.equal(r.status, 503);
@@ -87,7 +88,7 @@ test('the user-context store is bounded: a slot reused by another request id is 
   const shared = new SharedStore();
   const s = sts();
   const inbound = await host(config([key], {}, { userContext: { slots: 16 } }), { sharedStore: shared });
-  const outbound = await host(config([key], {}, { mode: 'outbound', userContext: { slots: 16 }, tokenExchange: { cluster: 'sts' } }),
+  const outbound = await host(config([key], {}, { mode: 'outbound', userContext: { slots: 16 }, tokenExchange: { cluster: 'sts', destinations: [{ cell: 'cp' }] } }),
     { sharedStore: shared, onHttpCall: s.onHttpCall, clockMs: inbound.nowMs() });
   for (let i = 0; i < 200; i++) {
     const t = await token(key, nowSec(inbound), { sub: `u${i}` });
@@ -98,4 +99,39 @@ test('the user-context store is bounded: a slot reused by another request id is 
   await outbound.request({ authority: 'cp--svc', headers: { 'x-request-id': 'r0' } });
   const sub = new URLSearchParams(s.calls.at(-1)!.body.toString()).get('subject_token');
   assert.ok(sub === null || JSON.parse(Buffer.from(sub.split('.')[1], 'base64url').toString()).sub === 'u0', 'never another request\'s user');
+});
+
+// The attack: any host containing "--" got a cell token, so a token for customer-products leaked
+// to customer-products--categories-service.attacker.example; and real hosts such as my--app.example.com
+// were refused. Only exact names of configured cells' services get a token now.
+test('outbound: only exact names of a configured cell service get a cell token; every other host passes untouched', async () => {
+  const s = sts('token-for-cp');
+  const outbound = await host(config([key], {}, {
+    mode: 'outbound', workload: 'reviews-service',
+    tokenExchange: { cluster: 'sts', destinations: [{ cell: 'customer-products', namespace: 'customer-products', services: ['categories-service', 'products-service'] }] },
+  }), { onHttpCall: s.onHttpCall });
+  const cell = [
+    'customer-products--categories-service', 'customer-products--categories-service:8080',
+    'Customer-Products--Categories-Service', 'customer-products--products-service.customer-products',
+    'customer-products--categories-service.customer-products.svc', 'customer-products--categories-service.customer-products.svc.cluster.local:80',
+  ];
+  for (const authority of cell) {
+    const r = await outbound.request({ authority });
+    assert.equal(r.kind, 'continue', authority);
+    assert.equal(r.upstreamHeaders['cellery-authorization'], 'Bearer token-for-cp', authority);
+  }
+  const external = [
+    'customer-products--categories-service.attacker.example', 'customer-products--categories-service.attacker.example:443',
+    'customer-products--categories-service.customer-products.svc.cluster.local.attacker.example',
+    'customer-products--categories-service.other-ns', 'customer-products--orders-service', 'customer-products--',
+    'my--app.example.com', 'xn--bcher-kva.example', 'evil--customer-products--categories-service',
+    'customer-products--categories-service:80x', '[::1]:8080', '127.0.0.1:8080', '',
+  ];
+  const before = s.calls.length;
+  for (const authority of external) {
+    const r = await outbound.request({ authority });
+    assert.equal(r.kind, 'continue', `${authority} passes through`);
+    assert.equal(r.upstreamHeaders['cellery-authorization'], undefined, `${authority} carries no cell token`);
+  }
+  assert.equal(s.calls.length, before, 'external hosts never reach the STS');
 });

@@ -256,6 +256,7 @@ export class ProxyWasmHost {
     // Envoy's connection manager sets x-request-id before any filter runs.
     if (headers.get('x-request-id') === undefined) headers.add('x-request-id', randomUUID());
     const ctx: Ctx = { id: this.nextContextId++, root: this.root, properties: new Map() };
+    for (const [k, v] of Object.entries(spec.properties ?? {})) ctx.properties.set(k, new TextEncoder().encode(v));
     const s = new Stream(ctx, headers, opts);
     ctx.stream = s;
     if (spec.body !== undefined) s.body = typeof spec.body === 'string' ? new TextEncoder().encode(spec.body) : spec.body;

@@ -10,6 +10,8 @@ export interface RequestSpec {
   scheme?: string;
   headers?: HeaderInput;
   body?: string | Uint8Array;
+  /** Stream properties by dotted path, e.g. {'connection.uri_san_peer_certificate': 'spiffe://...'} (the mTLS peer). */
+  properties?: Record<string, string>;
 }
 
 export interface UpstreamAnswer { status?: number; headers?: HeaderInput; body?: string }

@@ -30,14 +30,36 @@ export interface RouteSpec {
   perFilterConfig?: Record<string, unknown>;
 }
 
+/** A workload certificate (X.509 SVID) and the trust domain's CA bundle (tests/lib/spiffe-ca.ts). */
+export interface TlsFiles { certFile: string; keyFile: string; caFile: string }
+
+/** Mutual TLS on a listener, as an Istio sidecar's inbound: a client certificate is required, it
+ * must chain to the CA and carry a URI SAN of the trust domain, or the handshake fails. The app
+ * gets the verified peer in x-forwarded-client-cert (set by Envoy; a client's own is dropped). */
+export interface DownstreamTls extends TlsFiles {
+  /** Default cluster.local. */
+  trustDomain?: string;
+  /** Default SANITIZE_SET; Istio's sidecars use APPEND_FORWARD. */
+  forwardClientCertDetails?: 'SANITIZE_SET' | 'APPEND_FORWARD';
+}
+
+/** Mutual TLS to an upstream: present our certificate, accept only `serverSpiffeId` (or any ID of the trust domain). */
+export interface UpstreamTls extends TlsFiles {
+  serverSpiffeId?: string;
+  trustDomain?: string;
+}
+
 export interface ListenerSpec {
   name: string;
   filters: HttpFilterSpec[];
   /** Default: everything to the cluster `upstream`. */
   routes?: RouteSpec[];
+  tls?: DownstreamTls;
+  /** A file access log line per request: request id, downstream peer URI SAN, response code. */
+  accessLogPath?: string;
 }
 
-export interface ClusterSpec { port: number; host?: string; http2?: boolean }
+export interface ClusterSpec { port: number; host?: string; http2?: boolean; tls?: UpstreamTls }
 
 export interface EnvoyConfigSpec {
   listeners: ListenerSpec[];
@@ -83,18 +105,66 @@ function route(r: RouteSpec): Record<string, unknown> {
   return out;
 }
 
+const spiffePrefix = (trustDomain = 'cluster.local') => ({ san_type: 'URI', matcher: { prefix: `spiffe://${trustDomain}/` } });
+
+function commonTls(t: TlsFiles, sans: Record<string, unknown>[]): Record<string, unknown> {
+  return {
+    tls_params: { tls_minimum_protocol_version: 'TLSv1_2' },
+    tls_certificates: [{ certificate_chain: { filename: t.certFile }, private_key: { filename: t.keyFile } }],
+    validation_context: { trusted_ca: { filename: t.caFile }, match_typed_subject_alt_names: sans },
+  };
+}
+
+export function downstreamTransportSocket(t: DownstreamTls): Record<string, unknown> {
+  return {
+    name: 'envoy.transport_sockets.tls',
+    typed_config: {
+      '@type': T('envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext'),
+      require_client_certificate: true,
+      common_tls_context: commonTls(t, [spiffePrefix(t.trustDomain)]),
+    },
+  };
+}
+
+export function upstreamTransportSocket(t: UpstreamTls): Record<string, unknown> {
+  const san = t.serverSpiffeId ? { san_type: 'URI', matcher: { exact: t.serverSpiffeId } } : spiffePrefix(t.trustDomain);
+  return {
+    name: 'envoy.transport_sockets.tls',
+    typed_config: {
+      '@type': T('envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext'),
+      common_tls_context: commonTls(t, [san]),
+    },
+  };
+}
+
 function listener(l: ListenerSpec): Record<string, unknown> {
   const filters = l.filters.map((f) => ('wasm' in f ? wasmFilter(f.wasm) : f.raw));
+  const xfcc = l.tls
+    ? { forward_client_cert_details: l.tls.forwardClientCertDetails ?? 'SANITIZE_SET', set_current_client_cert_details: { uri: true } }
+    : { forward_client_cert_details: 'SANITIZE' };
+  const accessLog = l.accessLogPath ? {
+    access_log: [{
+      name: 'envoy.access_loggers.file',
+      typed_config: {
+        '@type': T('envoy.extensions.access_loggers.file.v3.FileAccessLog'),
+        path: l.accessLogPath,
+        log_format: { json_format: { request_id: '%REQ(X-REQUEST-ID)%', peer: '%DOWNSTREAM_PEER_URI_SAN%', status: '%RESPONSE_CODE%' } },
+      },
+    }],
+  } : {};
   return {
     name: l.name,
     address: { socket_address: { address: '127.0.0.1', port_value: 0 } },
     filter_chains: [{
+      ...(l.tls ? { transport_socket: downstreamTransportSocket(l.tls) } : {}),
       filters: [{
         name: 'envoy.filters.network.http_connection_manager',
         typed_config: {
           '@type': T('envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager'),
           stat_prefix: l.name,
           codec_type: 'AUTO',
+          ...xfcc,
+          ...accessLog,
           route_config: {
             name: `${l.name}-routes`,
             virtual_hosts: [{ name: 'all', domains: ['*'], routes: (l.routes ?? [{}]).map(route) }],
@@ -112,6 +182,7 @@ function cluster(name: string, c: number | ClusterSpec): Record<string, unknown>
     name,
     type: 'STATIC',
     connect_timeout: '0.25s',
+    ...(spec.tls ? { transport_socket: upstreamTransportSocket(spec.tls) } : {}),
     ...(spec.http2 ? { typed_extension_protocol_options: {
       'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': {
         '@type': T('envoy.extensions.upstreams.http.v3.HttpProtocolOptions'), explicit_http_config: { http2_protocol_options: {} },

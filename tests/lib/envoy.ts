@@ -26,7 +26,7 @@ export interface Envoy {
   pid: number;
   /** Real port of a listener by name. */
   port(listener: string): number;
-  /** http://127.0.0.1:<port> of a listener. */
+  /** http://127.0.0.1:<port> of a listener (https:// for a listener with mutual TLS). */
   url(listener: string, path?: string): string;
   /** Admin /stats as name -> value (counters and gauges). */
   stats(): Promise<Map<string, number>>;
@@ -131,7 +131,7 @@ export async function startEnvoy(opts: EnvoyOptions): Promise<Envoy> {
     adminUrl,
     pid: child.pid!,
     port,
-    url: (name, path = '/') => `http://127.0.0.1:${port(name)}${path}`,
+    url: (name, path = '/') => `${opts.listeners.find((l) => l.name === name)?.tls ? 'https' : 'http'}://127.0.0.1:${port(name)}${path}`,
     stats,
     wasmMetric: async (name) => (await stats()).get(`wasmcustom.${name}`),
     logs,
