@@ -54,7 +54,9 @@ export function outboundConfig(cell: Cell, workload: string): PluginConfig {
     ...base(cell, "outbound", workload),
     // Outbound does not verify (it exchanges); the schema still wants the trust it would use.
     jwtRules: cellTokenRules(cell).slice(0, 1),
-    tokenExchange: ownSts(cell),
+    // Only calls to a trusted peer cell's services (<cell>--<service>[.<ns>[.svc[.cluster.local]]])
+    // get a cell token; every other host passes through untouched.
+    tokenExchange: { ...ownSts(cell), destinations: cell.trustedPeers.map((p) => ({ cell: p.cell, namespace: p.namespace })) },
     userContext: {},
   };
 }

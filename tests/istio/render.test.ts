@@ -96,6 +96,9 @@ describe("cellauth render: example cells", () => {
           const stsCluster = `outbound|8080||${cell}--sts-service.${cell}.svc.cluster.local`;
           assert.equal(inbound.spec.pluginConfig.authorization.cluster, stsCluster);
           assert.equal(outbound.spec.pluginConfig.tokenExchange.cluster, stsCluster);
+          assert.deepEqual(outbound.spec.pluginConfig.tokenExchange.destinations,
+            cellYaml.trustedPeers.map((p: { cell: string; namespace: string }) => ({ cell: p.cell, namespace: p.namespace })));
+          assert.equal(outbound.spec.pluginConfig.tokenExchange.cellHostPattern, undefined, "cellHostPattern is gone");
           const own = inbound.spec.pluginConfig.jwtRules[0];
           assert.equal(own.issuer, `${cell}--sts-service.${cell}`);
           assert.equal(own.remoteJwks.cluster, stsCluster);
