@@ -141,7 +141,7 @@ export function parseCell(file: string, text: string): Cell {
     globalIssuer = {
       issuer: r.string(g.issuer, ["globalIssuer", "issuer"]),
       jwksUri: r.url(g.jwksUri, ["globalIssuer", "jwksUri"], ["http:", "https:"]),
-      audiences: r.array(g.audiences, ["globalIssuer", "audiences"], { optional: true }).map((x, j) => r.string(x, ["globalIssuer", "audiences", j])),
+      audiences: globalAudiences(r, g.audiences),
     };
   }
 
@@ -181,6 +181,18 @@ export function parseCell(file: string, text: string): Cell {
   if (sts.port === 8181) src.fail(["sts", "port"], "8181 is taken by the OPA sidecar");
 
   return { file, name, namespace, services, trustedPeers, globalIssuer, policies, unsecuredPaths, tokenLifetimeSeconds, gateway: { labels }, wasm, sts };
+}
+
+/**
+ * The edge token audiences the cell gateway accepts. Required: without them any token the
+ * global issuer ever minted, for any application, would open the cell.
+ */
+function globalAudiences(r: Reader, v: unknown): string[] {
+  const path: Path = ["globalIssuer", "audiences"];
+  if (v === undefined) r.src.fail(path, "is required: the edge token audiences this cell's gateway accepts (a non-empty list)");
+  const list = r.array(v, path, { minItems: 1 }).map((x, j) => r.string(x, [...path, j]));
+  unique(r.src, list, (j) => [...path, j], "audience");
+  return list;
 }
 
 function checkedPath(r: Reader, v: unknown, path: Path): string {

@@ -8,6 +8,8 @@ export const TOKEN_HEADER = "cellery-authorization";
 export const OPA_PORT = 8181;
 
 export const stsName = (cell: string) => `${cell}--sts-service`;
+/** The cell gateway's workload (and ServiceAccount) name. */
+export const gatewayName = (cell: string) => `${cell}--gateway`;
 export const stsIssuer = (cell: string, ns: string) => `${stsName(cell)}.${ns}`;
 export const cellAudience = (cell: string, ns: string) => `${cell}.${ns}`;
 export const stsHost = (cell: string, ns: string) => `${stsName(cell)}.${ns}.svc.cluster.local`;

@@ -54,7 +54,9 @@ export function outboundConfig(cell: Cell, workload: string): PluginConfig {
     ...base(cell, "outbound", workload),
     // Outbound does not verify (it exchanges); the schema still wants the trust it would use.
     jwtRules: cellTokenRules(cell).slice(0, 1),
-    tokenExchange: ownSts(cell),
+    // Only calls to a trusted peer cell's services (<cell>--<service>[.<ns>[.svc[.cluster.local]]])
+    // get a cell token; every other host passes through untouched.
+    tokenExchange: { ...ownSts(cell), destinations: cell.trustedPeers.map((p) => ({ cell: p.cell, namespace: p.namespace })) },
     userContext: {},
   };
 }
@@ -64,7 +66,8 @@ export function gatewayConfig(cell: Cell): PluginConfig {
   const route = globalJwksRoute(cell.globalIssuer.jwksUri);
   const rule: Record<string, unknown> = {
     issuer: cell.globalIssuer.issuer,
-    ...(cell.globalIssuer.audiences.length ? { audiences: cell.globalIssuer.audiences } : {}),
+    // Always present: the filter refuses a gateway rule without audiences.
+    audiences: cell.globalIssuer.audiences,
     remoteJwks: { cluster: route.cluster, path: route.path, authority: route.authority },
   };
   const rules = unsecuredRules(cell);

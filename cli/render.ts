@@ -6,6 +6,7 @@ import { stringify } from "yaml";
 import type { Cell } from "./cell.ts";
 import { baseline } from "./manifests/baseline.ts";
 import { egress } from "./manifests/egress.ts";
+import { serviceAccounts } from "./manifests/identity.ts";
 import type { Rendered } from "./manifests/model.ts";
 import { stsConfig, stsManifests } from "./manifests/sts.ts";
 import { wasmPlugins, type WasmImage } from "./manifests/wasm-plugins.ts";
@@ -22,7 +23,7 @@ export function renderCell(cell: Cell, image: WasmImage): Rendered[] {
   }
   const stsErrors = checkStsConfig(stsConfig(cell));
   if (stsErrors?.length) throw new Error(`STS config does not match config/sts.schema.json: ${stsErrors.join("; ")}`);
-  return [...baseline(cell), ...stsManifests(cell), ...egress(cell), ...plugins];
+  return [...baseline(cell), ...serviceAccounts(cell), ...stsManifests(cell), ...egress(cell), ...plugins];
 }
 
 /** File name -> content, kustomization.yaml included. */

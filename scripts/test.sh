@@ -9,6 +9,9 @@ bash scripts/bootstrap.sh || { echo "bootstrap failed" >&2; exit 1; }
 # istioctl for `istioctl validate` in tests/istio (cached; a first build takes ~10 min; on failure
 # the reason is recorded and those tests skip saying why).
 bash scripts/install-istioctl.sh
+# kine, kube-apiserver and istiod (pilot-discovery) for tests/istio/control-plane.test.ts (cached;
+# a first build takes ~10-15 min on 2 cores; on failure the reason is recorded and the test skips).
+bash scripts/install-k8s.sh
 # wrk and rsvg-convert for the bench smoke test (Debian packages, installed only when missing).
 bash scripts/bench.sh --deps || echo "bench dependencies unavailable: the bench smoke test will say so" >&2
 export WYCHEPROOF_DIR="${WYCHEPROOF_DIR:-$root/../shared/vectors/wycheproof}"

@@ -37,6 +37,9 @@ const good = (over: Record<number, string> = {}) => {
   for (const [n, text] of Object.entries(over)) lines[Number(n) - 1] = text;
   return lines.filter((l) => l !== "<drop>").join("\n") + "\n";
 };
+const sts = "  image: registry.example/cellauth-sts:0.1.0"; // line 21 of good()
+// A globalIssuer appended after line 21 (lines 22-24; a missing key is reported at the first line of its parent mapping, 23).
+const issuer = "globalIssuer:\n  issuer: https://idp.example\n  jwksUri: https://idp.example/jwks.json";
 // Relative policy paths resolve against the file: pretend it lives in tests/istio.
 const file = join(root, "tests/istio/cell.yaml");
 
@@ -71,6 +74,9 @@ describe("cell.yaml errors name the field and the line", () => {
     ["missing field (reported at its parent)", { 21: "  port: 8080" }, 21, "sts.image", /is required/],
     ["duplicate service", { 7: "  - name: reviews-service" }, 7, "services[1].name", /duplicate service name/],
     ["missing policy list", { 14: "<drop>", 15: "<drop>" }, 1, "policies", /is required/],
+    ["globalIssuer without audiences", { 21: `${sts}\n${issuer}` }, 23, "globalIssuer.audiences", /is required: the edge token audiences/],
+    ["globalIssuer with empty audiences", { 21: `${sts}\n${issuer}\n  audiences: []` }, 25, "globalIssuer.audiences", /at least 1/],
+    ["duplicate audience", { 21: `${sts}\n${issuer}\n  audiences: [a, a]` }, 25, "globalIssuer.audiences[1]", /duplicate audience/],
   ];
   for (const [what, change, line, field, reason] of cases) {
     it(what, () => {
@@ -81,6 +87,14 @@ describe("cell.yaml errors name the field and the line", () => {
       assert.ok(e.message.startsWith(`${file}:${line}: ${field}: `), e.message);
     });
   }
+
+  it("a globalIssuer with audiences is accepted, and the gateway plugin always carries them", () => {
+    const cell = parseCell(file, good({ 21: `${sts}\n${issuer}\n  audiences: [https://shop.example]` }));
+    assert.deepEqual(cell.globalIssuer?.audiences, ["https://shop.example"]);
+    const files = renderFiles(cell, { url: cell.wasm.url, sha256: cell.wasm.sha256! });
+    const gw = files.get("wasmplugin-reviews-cellauth-gateway.yaml") ?? "";
+    assert.match(gw, /audiences:\n\s+- https:\/\/shop\.example/);
+  });
 
   it("invalid YAML reports its line", () => {
     const e = errorOf(good({ 12: "  - cell: [customer-products" }));

@@ -96,6 +96,9 @@ describe("cellauth render: example cells", () => {
           const stsCluster = `outbound|8080||${cell}--sts-service.${cell}.svc.cluster.local`;
           assert.equal(inbound.spec.pluginConfig.authorization.cluster, stsCluster);
           assert.equal(outbound.spec.pluginConfig.tokenExchange.cluster, stsCluster);
+          assert.deepEqual(outbound.spec.pluginConfig.tokenExchange.destinations,
+            cellYaml.trustedPeers.map((p: { cell: string; namespace: string }) => ({ cell: p.cell, namespace: p.namespace })));
+          assert.equal(outbound.spec.pluginConfig.tokenExchange.cellHostPattern, undefined, "cellHostPattern is gone");
           const own = inbound.spec.pluginConfig.jwtRules[0];
           assert.equal(own.issuer, `${cell}--sts-service.${cell}`);
           assert.equal(own.remoteJwks.cluster, stsCluster);
@@ -139,6 +142,28 @@ describe("cellauth render: example cells", () => {
         for (const p of aps.filter((x) => JSON.stringify(x.spec) !== "{}")) assert.equal(p.spec.action, "ALLOW");
         const deny = objs.find((o) => o.kind === "NetworkPolicy" && JSON.stringify(o.spec) === JSON.stringify({ podSelector: {}, policyTypes: ["Ingress"] }));
         assert.ok(deny, "a default-deny ingress NetworkPolicy");
+      });
+
+      it("gives every workload its own ServiceAccount (services, cell gateway, STS), and the STS runs as its own", () => {
+        const objs = objectsIn(a()).map((o) => o.obj);
+        const cellYaml = parseAllDocuments(readFileSync(join(root, "istio/examples", cell, "cell.yaml"), "utf8"))[0].toJS();
+        const accounts = objs.filter((o) => o.kind === "ServiceAccount").map((o) => o.metadata.name).sort();
+        const expected = [...cellYaml.services.map((s: { name: string }) => s.name), `${cell}--gateway`, `${cell}--sts-service`].sort();
+        assert.deepEqual(accounts, expected);
+        for (const o of objs.filter((x) => x.kind === "ServiceAccount")) assert.equal(o.metadata.namespace, cellYaml.namespace);
+        const dep = objs.find((o) => o.kind === "Deployment");
+        assert.equal(dep.spec.template.spec.serviceAccountName, `${cell}--sts-service`);
+        // The WasmPlugin and AuthorizationPolicy selectors stay on the app label.
+        for (const s of cellYaml.services) {
+          assert.ok(objs.some((o) => o.kind === "AuthorizationPolicy" && o.spec.selector?.matchLabels?.app === s.name), `AuthorizationPolicy for ${s.name}`);
+        }
+      });
+
+      it("the gateway accepts only edge tokens for the cell's declared audiences", () => {
+        const cellYaml = parseAllDocuments(readFileSync(join(root, "istio/examples", cell, "cell.yaml"), "utf8"))[0].toJS();
+        assert.ok(cellYaml.globalIssuer.audiences?.length > 0, "the example declares globalIssuer.audiences");
+        const gw = objectsIn(a()).map((o) => o.obj).find((o) => o.kind === "WasmPlugin" && o.spec.pluginConfig.mode === "gateway");
+        assert.deepEqual(gw.spec.pluginConfig.jwtRules[0].audiences, cellYaml.globalIssuer.audiences);
       });
 
       it("runs the STS image with an OPA sidecar whose policies come from a ConfigMap", () => {
