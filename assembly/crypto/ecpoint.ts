@@ -5,20 +5,22 @@
 import { Modulus, montMul, modAdd, modSub, isZero, montPow } from "./mont";
 import { Curve, FE } from "./curves";
 import { p256Mul, p256Sqr, p256Add, p256Sub } from "./p256";
+import { p521Mul, p521Sqr, p521Add, p521Sub } from "./p521";
 
-// Field operations: P-256 (8 limbs) takes the special-prime code in p256.ts, P-384 the generic
-// Montgomery code. Both produce the same fully reduced Montgomery-form values.
+// Field operations: P-256 (8 limbs) and P-521 (17 limbs) take the special-prime code in p256.ts
+// and p521.ts, P-384 the generic Montgomery code. All produce the same fully reduced
+// Montgomery-form values.
 @inline function fmul(out: usize, a: usize, b: usize, C: Curve): void {
-  if (C.limbs == 8) p256Mul(out, a, b); else montMul(out, a, b, C.p);
+  if (C.limbs == 8) p256Mul(out, a, b); else if (C.limbs == 17) p521Mul(out, a, b); else montMul(out, a, b, C.p);
 }
 @inline function fsqr(out: usize, a: usize, C: Curve): void {
-  if (C.limbs == 8) p256Sqr(out, a); else montMul(out, a, a, C.p);
+  if (C.limbs == 8) p256Sqr(out, a); else if (C.limbs == 17) p521Sqr(out, a); else montMul(out, a, a, C.p);
 }
 @inline function fadd(out: usize, a: usize, b: usize, C: Curve): void {
-  if (C.limbs == 8) p256Add(out, a, b); else modAdd(out, a, b, C.p);
+  if (C.limbs == 8) p256Add(out, a, b); else if (C.limbs == 17) p521Add(out, a, b); else modAdd(out, a, b, C.p);
 }
 @inline function fsub(out: usize, a: usize, b: usize, C: Curve): void {
-  if (C.limbs == 8) p256Sub(out, a, b); else modSub(out, a, b, C.p);
+  if (C.limbs == 8) p256Sub(out, a, b); else if (C.limbs == 17) p521Sub(out, a, b); else modSub(out, a, b, C.p);
 }
 
 const t0: usize = memory.data(<i32>FE, 8);

@@ -1,11 +1,11 @@
-// A parsed JWKS: RSA, EC (P-256, P-384), OKP (Ed25519) and oct keys, each ready to verify
+// A parsed JWKS: RSA, EC (P-256, P-384, P-521), OKP (Ed25519) and oct keys, each ready to verify
 // (Montgomery constants, curve points and host DER precomputed once per fetch, not per request).
 import { JsonValue, JsonKind, parseJson, lastJsonError } from "../util/json";
 import { base64urlDecodeString } from "../util/base64";
 import { RsaPublicKey, EcPublicKey, Ed25519PublicKey } from "../crypto/index";
 import { rsaSpki, ecSpki } from "./der";
 
-export enum KeyType { RSA = 0, EC256 = 1, EC384 = 2, Ed25519 = 3, Oct = 4 }
+export enum KeyType { RSA = 0, EC256 = 1, EC384 = 2, Ed25519 = 3, Oct = 4, EC521 = 5 }
 
 export class Jwk {
   kid: string | null = null;
@@ -75,14 +75,15 @@ function parseKey(k: JsonValue): Jwk | null {
     const crv = field(k, "crv");
     const x = b64(k, "x");
     const y = b64(k, "y");
-    const bits = crv == "P-256" ? 256 : crv == "P-384" ? 384 : 0;
+    const bits = crv == "P-256" ? 256 : crv == "P-384" ? 384 : crv == "P-521" ? 521 : 0;
     if (bits == 0) { lastError = "EC curve \"" + (crv !== null ? crv : "") + "\" is not supported"; return null; }
-    if (x === null || y === null || x.length != bits / 8 || y.length != bits / 8) { lastError = "EC key needs x and y of the curve's size"; return null; }
+    const size = (bits + 7) >> 3; // RFC 7518 §6.2.1.2: full-size coordinates (66 octets for P-521)
+    if (x === null || y === null || x.length != size || y.length != size) { lastError = "EC key needs x and y of the curve's size"; return null; }
     const key = EcPublicKey.create(bits, x, y);
     if (key === null) { lastError = "EC point is not on the curve"; return null; }
-    jwk.type = bits == 256 ? KeyType.EC256 : KeyType.EC384;
+    jwk.type = bits == 256 ? KeyType.EC256 : bits == 384 ? KeyType.EC384 : KeyType.EC521;
     jwk.ec = key;
-    jwk.spki = ecSpki(bits, x, y);
+    jwk.spki = bits == 521 ? p521Spki(x, y) : ecSpki(bits, x, y);
     return jwk;
   }
   if (kty == "OKP") {
@@ -105,4 +106,17 @@ function parseKey(k: JsonValue): Jwk | null {
   }
   lastError = "kty \"" + (kty !== null ? kty : "") + "\" is not supported";
   return null;
+}
+
+// DER SubjectPublicKeyInfo of a P-521 key (id-ecPublicKey, secp521r1 = 1.3.132.0.35, uncompressed
+// point): fixed-size, so a constant prefix and the two 66-byte coordinates.
+const P521_SPKI_PREFIX: u8[] = [0x30, 0x81, 0x9b, 0x30, 0x10, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01,
+  0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x23, 0x03, 0x81, 0x86, 0x00, 0x04];
+function p521Spki(x: Uint8Array, y: Uint8Array): Uint8Array {
+  const n = P521_SPKI_PREFIX.length;
+  const out = new Uint8Array(n + 132);
+  for (let i = 0; i < n; i++) out[i] = P521_SPKI_PREFIX[i];
+  out.set(x, n);
+  out.set(y, n + 66);
+  return out;
 }

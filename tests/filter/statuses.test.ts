@@ -58,7 +58,7 @@ const cases: Array<[string, number, string, (n: number) => Promise<string>]> = [
   ['JwksKidAlgMismatch', 401, 'invalid_token', async (n) => changeHeader(await token(key, n), { kid: 'unknown' })],
   ['JwtBadFormat', 401, 'invalid_token', async (n) => algNone(await token(key, n))],
   ['JwtHeaderNotImplementedAlg', 401, 'invalid_token', async (n) => algNone(await token(key, n), true)],
-  ['JwtHeaderNotImplementedAlg', 401, 'invalid_token', async (n) => changeHeader(await token(key, n), { alg: 'ES512' })],
+  ['JwtHeaderNotImplementedAlg', 401, 'invalid_token', async (n) => changeHeader(await token(key, n), { alg: 'ES256K' })],
   ['JwtAlgNotAllowed', 401, 'invalid_token', async (n) => changeHeader(await token(key, n), { alg: 'RS256' })],
   ['JwtHeaderBadCrit', 401, 'invalid_token', async (n) => changeHeader(await token(key, n), { crit: ['exp'], exp: 1 })],
   ['JwtHeaderBadKid', 401, 'invalid_token', async (n) => changeHeader(await token(key, n), { kid: 7 })],
