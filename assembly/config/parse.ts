@@ -6,7 +6,7 @@ import { PathMatcher, lastPathError } from "../rules/path";
 import { Reader, isHeaderName } from "./reader";
 import {
   Config, JwtRule, RemoteJwks, Rule, FromHeader, ClaimToHeader, Authorization, TokenExchange, Destination,
-  Mode, CryptoPath, Requirement,
+  Mode, CryptoPath, Requirement, Location, LocationKind,
 } from "./types";
 
 export class ParseResult {
@@ -117,6 +117,8 @@ export function parseConfig(text: string): ParseResult {
 
   if (!r.ok) { res.error = r.error; return res; }
   collectOutputHeaders(c);
+  c.defaultRule.locations = locationsOf(c.defaultRule.providers);
+  for (let i = 0; i < c.rules.length; i++) c.rules[i].locations = locationsOf(c.rules[i].providers);
   res.config = c;
   return res;
 }
@@ -216,7 +218,7 @@ function parseRule(r: Reader, v: JsonValue, path: string, all: JwtRule[]): Rule 
   const kinds = (m.has("path") ? 1 : 0) + (m.has("prefix") ? 1 : 0) + (m.has("pathTemplate") ? 1 : 0);
   if (kinds > 1) { r.fail(path + ".match", "use only one of path, prefix, pathTemplate"); return rule; }
   if (m.has("path")) rule.path = PathMatcher.exact(r.str(m, "path", path + ".match", "/"));
-  else if (m.has("prefix")) rule.path = PathMatcher.prefix(r.str(m, "prefix", path + ".match", "/"));
+  else if (m.has("prefix")) rule.path = PathMatcher.segmentPrefix(r.str(m, "prefix", path + ".match", "/"));
   else if (m.has("pathTemplate")) {
     const t = PathMatcher.template(r.str(m, "pathTemplate", path + ".match", "/"));
     if (t === null) r.fail(path + ".match.pathTemplate", lastPathError());
@@ -319,4 +321,29 @@ function collectOutputHeaders(c: Config): void {
     if (p !== null) c.outputHeaders.push(p);
     for (let k = 0; k < jr.outputClaimToHeaders.length; k++) c.outputHeaders.push(jr.outputClaimToHeaders[k].header);
   }
+}
+
+// The distinct token locations of a rule's providers: a header by name (the first prefix given
+// for it wins), a query parameter or a cookie by name. Each carries the jwtRules that declare it.
+function locationsOf(rules: JwtRule[]): Location[] {
+  const out = new Array<Location>();
+  for (let kind = 0; kind < 3; kind++) {
+    for (let i = 0; i < rules.length; i++) {
+      const jr = rules[i];
+      const bit = (<u64>1) << <u64>jr.index;
+      const n = kind == 0 ? jr.fromHeaders.length : kind == 1 ? jr.fromParams.length : jr.fromCookies.length;
+      for (let k = 0; k < n; k++) {
+        const name = kind == 0 ? jr.fromHeaders[k].name.name.toLowerCase() : kind == 1 ? jr.fromParams[k] : jr.fromCookies[k];
+        let found = false;
+        for (let j = 0; j < out.length; j++) {
+          const l = out[j];
+          if (<i32>l.kind == kind && l.name == name) { l.mask |= bit; found = true; break; }
+        }
+        if (found) continue;
+        if (kind == 0) out.push(new Location(LocationKind.Header, jr.fromHeaders[k].name, jr.fromHeaders[k].prefix, name, bit));
+        else out.push(new Location(kind == 1 ? LocationKind.Param : LocationKind.Cookie, null, "", name, bit));
+      }
+    }
+  }
+  return out;
 }

@@ -50,11 +50,20 @@ export class JwtRule {
   peerPrefix: string = "";
 }
 
+export const enum LocationKind { Header = 0, Param = 1, Cookie = 2 }
+
+// One place a token may be, shared by every jwtRule that names it (`mask`, bit i = jwtRules[i]).
+export class Location {
+  constructor(public kind: LocationKind, public header: HeaderName | null, public prefix: string, public name: string, public mask: u64) {}
+}
+
 export class Rule {
   path: PathMatcher | null = null;     // null = every path
   methods: string[] = [];              // empty = every method
   requires: Requirement = Requirement.Required;
   providers: JwtRule[] = [];
+  // Every distinct token location of the providers, in order: headers, then params, then cookies.
+  locations: Location[] = [];
 }
 
 export class Authorization {

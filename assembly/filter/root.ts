@@ -7,7 +7,7 @@ import { httpCall, callResponseStatus, callResponseBody } from "../host/http";
 import { nowMillis, setTickPeriod } from "../host/runtime";
 import * as log from "../host/log";
 import { parseConfig } from "../config/parse";
-import { Config, JwtRule } from "../config/types";
+import { Config, JwtRule, Mode } from "../config/types";
 import { ProviderKeys } from "../jwks/store";
 import { TokenCache } from "../cache/tokens";
 import { Stats, Event } from "./stats";
@@ -60,6 +60,7 @@ export class CellauthRoot extends RootContext {
         log.error("cellauth: configuration refused: config.jwtRules[" + i.toString() + "].jwks: " + p.lastError);
         return false;
       }
+      logSkippedKeys(p);
       providers.push(p);
     }
     this.config = c;
@@ -70,6 +71,7 @@ export class CellauthRoot extends RootContext {
     const tx = c.tokenExchange;
     this.exchanged = new ExchangeCache(tx !== null ? tx.cacheMaxEntries : 0);
     this.users = new UserContextStore(c.cell, c.userContextSlots, c.userContextTtlSeconds);
+    if (c.userContextEnabled && c.mode == Mode.Inbound) this.users!.init();
     if (this.stats !== null) this.stats!.flush();   // the old config's batched counts
     this.stats = new Stats(c.cell);
     this.replies = new Replies(c.realm);
@@ -161,6 +163,7 @@ export class CellauthRoot extends RootContext {
     if (status == 200 && body !== null && p.storeFetched(String.UTF8.decode(body), nowMillis())) {
       this.stats!.event(Event.JwksFetchOk);
       log.debug("cellauth: JWKS for " + p.rule.name + " refreshed (" + p.keys!.keys.length.toString() + " keys)");
+      logSkippedKeys(p);
     } else {
       this.stats!.event(Event.JwksFetchFailed);
       const why = status == 0 ? "unreachable or timed out" : status != 200 ? "HTTP " + status.toString() : p.lastError;
@@ -190,6 +193,14 @@ export class CellauthRoot extends RootContext {
       stream.onKeysChanged();
     }
   }
+}
+
+// Keys that cannot verify signatures (use "enc", key_ops without "verify", unsupported types) are
+// skipped; say which and why, once per load.
+function logSkippedKeys(p: ProviderKeys): void {
+  const keys = p.keys;
+  if (keys === null) return;
+  for (let i = 0; i < keys.skipped.length; i++) log.warn("cellauth: JWKS for " + p.rule.name + ": skipped " + keys.skipped[i]);
 }
 
 function modeName(c: Config): string { return c.mode == 0 ? "inbound" : c.mode == 1 ? "outbound" : "gateway"; }

@@ -47,6 +47,14 @@ function field(k: JsonValue, name: string): string | null {
   return v !== null && v.kind == JsonKind.String ? v.str : null;
 }
 
+function hasString(list: JsonValue, s: string): bool {
+  for (let i = 0; i < list.items.length; i++) {
+    const v = list.items[i];
+    if (v.kind == JsonKind.String && v.str == s) return true;
+  }
+  return false;
+}
+
 function b64(k: JsonValue, name: string): Uint8Array | null {
   const s = field(k, name);
   return s === null ? null : base64urlDecodeString(s);
@@ -56,6 +64,9 @@ function parseKey(k: JsonValue): Jwk | null {
   if (k.kind != JsonKind.Object) { lastError = "not an object"; return null; }
   const use = field(k, "use");
   if (use !== null && use != "sig") { lastError = "use is \"" + use + "\", not \"sig\""; return null; }
+  // RFC 7517 §4.3: key_ops, when present, must allow "verify" (Wycheproof rejectWrongKeyOps).
+  const ops = k.get("key_ops");
+  if (ops !== null && (ops.kind != JsonKind.Array || !hasString(ops, "verify"))) { lastError = "key_ops " + ops.toJSON() + " does not include \"verify\""; return null; }
   const kty = field(k, "kty");
   const jwk = new Jwk();
   jwk.kid = field(k, "kid");
