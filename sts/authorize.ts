@@ -24,7 +24,7 @@ interface AuthorizeRequest {
   /** The SPIFFE ID of the mTLS peer of the request, as the sidecar saw it, or "". */
   principal: string;
   destination: { cellName: string; workload: string };
-  requestContext: { host: string; path: string; method: string; protocol: string };
+  requestContext: { host: string; path: string; rawPath: string; query: string; method: string; protocol: string };
   requestHeaders: Record<string, string>;
   jwt?: string;
 }
@@ -58,7 +58,7 @@ function parseRequest(rawBody: string): AuthorizeRequest | string {
   if (cellName === undefined) return "destination.cellName is required";
   const rc = body.requestContext;
   if (!isObject(rc) || typeof rc.path !== "string") return "requestContext.path is required";
-  for (const k of ["host", "method", "protocol"]) {
+  for (const k of ["host", "method", "protocol", "rawPath", "query"]) {
     if (rc[k] !== undefined && typeof rc[k] !== "string") return `requestContext.${k} must be a string`;
   }
   const headers: Record<string, string> = {};
@@ -88,6 +88,8 @@ function parseRequest(rawBody: string): AuthorizeRequest | string {
     requestContext: {
       host: str(rc.host) ?? "",
       path: rc.path,
+      rawPath: str(rc.rawPath) ?? rc.path,
+      query: str(rc.query) ?? "",
       method: str(rc.method) ?? "",
       protocol: str(rc.protocol) ?? "",
     },

@@ -22,10 +22,12 @@ export const validateAuthorizeBody = ajv.compile({
       type: "object",
       additionalProperties: false,
       required: ["path"],
-      properties: { host: str(1024), path: str(8192), method: str(32), protocol: str(32) },
+      // path: normalised by the filter (no dot segments, merged slashes, no query); rawPath and
+      // query as received (the token parameter removed), for policies that need them.
+      properties: { host: str(1024), path: str(8192), rawPath: str(8192), query: str(8192), method: str(32), protocol: str(32) },
     },
     requestHeaders: { type: "object", maxProperties: 100, additionalProperties: str(8192) },
-    jwt: str(16384),
+    jwt: str(65536),
   },
 });
 
@@ -34,7 +36,7 @@ export const validateTokenForm = ajv.compile({
   required: ["grant_type"],
   properties: {
     grant_type: str(256),
-    subject_token: str(16384),
+    subject_token: str(65536),
     subject_token_type: str(256),
     audience: str(253),
     source_workload: str(253),

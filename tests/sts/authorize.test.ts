@@ -25,7 +25,7 @@ shape_check_allow if {
 	input.requestId == "req-42"
 	input.source == {"principal": "spiffe://cluster.local/ns/reviews/sa/reviews-service", "workload": "reviews-service", "namespace": "reviews", "cellInstanceName": "reviews"}
 	input.destination == {"cellName": "customer-products", "workload": "shape-check", "isExternalToCellery": false}
-	input.requestContext == {"host": "customer-products--gateway", "path": "/shape", "method": "GET", "protocol": "HTTP/1.1"}
+	input.requestContext == {"host": "customer-products--gateway", "path": "/shape", "rawPath": "/shape//x/..", "query": "a=1", "method": "GET", "protocol": "HTTP/1.1"}
 	input.requestHeaders == {"x-demo": "1"}
 	input.authorizationContext.jwtContent.claims.sub == "alice"
 	input.authorizationContext.jwtContent.claims.iss == "reviews--sts-service.reviews"
@@ -150,7 +150,7 @@ test("OPA receives Cellery's input document, without the raw token unless config
   const jwt = await interCellToken();
   const shape = await authorize("shape-check", jwt, {
     requestId: "req-42",
-    requestContext: { host: "customer-products--gateway", path: "/shape", method: "GET", protocol: "HTTP/1.1" },
+    requestContext: { host: "customer-products--gateway", path: "/shape", rawPath: "/shape//x/..", query: "a=1", method: "GET", protocol: "HTTP/1.1" },
     requestHeaders: { "X-Demo": "1" },
   });
   assert.equal(shape.body.status, "ALLOWED", "the policy's exact-shape checks all held");
