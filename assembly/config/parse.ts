@@ -22,7 +22,7 @@ const TOP = ["version", "cell", "namespace", "trustDomain", "mode", "workload", 
 const RULE_FIELDS = ["name", "issuer", "audiences", "subjects", "algorithms", "jwks", "remoteJwks", "fromHeaders",
   "fromParams", "fromCookies", "forwardOriginalToken", "outputPayloadToHeader", "outputClaimToHeaders",
   "clockSkewSeconds", "requireExpiration", "maxLifetimeSeconds", "boundToPeer"];
-const ALGS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA", "HS256", "HS384", "HS512"];
+const ALGS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA", "HS256", "HS384", "HS512"];
 const REQUIREMENTS = ["required", "allowMissing", "allowMissingOrFailed", "none"];
 const I64_MAX: i64 = 9007199254740991;
 const STS_ISSUER = "--sts-service.";
