@@ -7,7 +7,7 @@
 import { HashAlg, hashLen, hashRaw } from "./hash";
 import { Modulus, limbsFromBytes, cmp, montMul, modAdd, modSub, toMont, montPow, isZero, subInPlace } from "./mont";
 import { Curve, curveP256, curveP384, curveP521, FE, PT, AFF, W_G, W_Q, SPLIT, G_TABLE, Q_TABLE } from "./curves";
-import { pointAdd, pointDouble, pointAddAffine, toAffine, setInfinity, isInfinity } from "./ecpoint";
+import { pointAdd, pointDouble, pointAddAffine, toAffine, setInfinity, isInfinity, fieldInv } from "./ecpoint";
 import { p256nMul, p256nSqr } from "./p256";
 import { p521nMul, p521nSqr } from "./p521";
 
@@ -80,7 +80,7 @@ function fillOddTable(t: usize, w: i32, C: Curve): void {
   }
   if (count < 2) return;
   // ZI = (Z_1 ... Z_{count-1})^-1; walking down, ZI * ZP[i-1] = Z_i^-1 and ZI *= Z_i.
-  montPow(ZI, ZP + <usize>(count - 1) * FE, changetype<usize>(C.pMinus2), C.limbs, P);
+  fieldInv(ZI, ZP + <usize>(count - 1) * FE, C);
   for (let i = count - 1; i >= 1; i--) {
     let zi = ZI;
     if (i > 1) { montMul(ZT, ZI, ZP + <usize>(i - 1) * FE, P); zi = ZT; montMul(ZI, ZI, ZS + <usize>i * FE, P); }
