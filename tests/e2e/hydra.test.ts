@@ -23,7 +23,7 @@ async function call(t: string) {
 
 before(async () => {
   if (skip) return;
-  idp = await startHydra();
+  idp = await startHydra({ expiredTokens: true });
   upstream = await startUpstream();
   envoy = await startEnvoy({
     clusters: { upstream: upstream.port, idp: idp.port },
@@ -62,6 +62,13 @@ test('a tampered token is refused; a wrong password gets no token at all', { ski
   assert.equal(forged.status, 401);
   assert.equal(JSON.parse(forged.text).status, 'JwtVerificationFail');
   await assert.rejects(idp.tokenFor('alice', 'wrong-password'), /access_denied|refused/);
+});
+
+test('an expired Hydra token is refused as JwtExpired; an unknown user gets no token', { skip }, async () => {
+  const r = await call(await idp.expiredTokenFor('alice', 300));
+  assert.equal(r.status, 401);
+  assert.equal(JSON.parse(r.text).status, 'JwtExpired');
+  await assert.rejects(idp.tokenFor('mallory', 'guess'), /access_denied/);
 });
 
 test('key rotation at Hydra is picked up without restarting Envoy', { skip }, async () => {

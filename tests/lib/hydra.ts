@@ -12,7 +12,7 @@
 // discovery document; `rotateKeys()` adds a new signing key through Hydra's admin keys API.
 //
 //   const idp = await startHydra();              // throws if the binary is missing
-//   const token = await idp.tokenFor('alice');   // idp.issuer, idp.discoveryUrl, idp.port
+//   const token = await idp.tokenFor('alice');   // idp.issuer, idp.discoveryUrl, idp.jwksUri, idp.port
 //   await idp.rotateKeys(); await idp.stop();
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { createServer, type Server, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -20,6 +20,7 @@ import { existsSync, mkdtempSync, openSync, closeSync, readFileSync, rmSync, wri
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
 import { repoRoot } from './build-filter.ts';
 import { freePort } from './ports.ts';
 
@@ -35,6 +36,10 @@ export interface HydraOptions {
   users?: Record<string, HydraUser>;
   /** Access token lifetime. Default 10m. */
   accessTokenTtl?: string;
+  /** Import an RS256 key of this harness into Hydra's access-token key set at start, so that
+   * `expiredTokenFor` can replay an expired token (for negative scenes: no provider hands out an
+   * already expired token). Default false: every key is Hydra's own. */
+  expiredTokens?: boolean;
 }
 
 export interface TokenSet { accessToken: string; idToken: string; expiresIn: number; scope: string }
@@ -42,6 +47,8 @@ export interface TokenSet { accessToken: string; idToken: string; expiresIn: num
 export interface Hydra {
   /** The issuer of every token, exactly as in the discovery document (no trailing slash). */
   issuer: string;
+  /** The discovery document's jwks_uri (for consumers without discovery, e.g. the STS's globalJWKS.uri). */
+  jwksUri: string;
   /** <issuer>/.well-known/openid-configuration */
   discoveryUrl: string;
   /** The public port (OAuth 2.0 and discovery endpoints, JWKS). */
@@ -52,6 +59,9 @@ export interface Hydra {
   tokenFor(user: string, password?: string): Promise<string>;
   /** The whole token response (access token, ID token) of that flow. */
   tokensFor(user: string, password?: string): Promise<TokenSet>;
+  /** A token Hydra issued for this user, as it looks `secondsAgo` after it expired: the claims of a
+   * real flow, iat/nbf/exp moved back, signed with the key imported at start (needs `expiredTokens`). */
+  expiredTokenFor(user: string, secondsAgo?: number): Promise<string>;
   /** Adds a new RS256 signing key for access tokens; later tokens carry its kid. Returns the kid. */
   rotateKeys(): Promise<string>;
   /** The public JWKS Hydra serves now. */
@@ -216,8 +226,15 @@ export async function startHydra(opts: HydraOptions = {}): Promise<Hydra> {
   }
 
   let client: { id: string; secret: string };
-  let discovered: { issuer: string };
+  let discovered: { issuer: string; jwks_uri: string };
+  let own: { kid: string; key: CryptoKey } | undefined;
   try {
+    if (opts.expiredTokens) {
+      const { privateKey } = await generateKeyPair('RS256', { extractable: true });
+      const kid = `harness-${randomBytes(6).toString('hex')}`;
+      await adminJson(adminUrl, 'PUT', `/admin/keys/hydra.jwt.access-token/${kid}`, { ...(await exportJWK(privateKey)), kid, alg: 'RS256', use: 'sig' });
+      own = { kid, key: privateKey };
+    }
     const secret = randomBytes(24).toString('base64url');
     const c = await adminJson(adminUrl, 'POST', '/admin/clients', {
       client_name: 'cellauth-shop', client_secret: secret,
@@ -226,7 +243,7 @@ export async function startHydra(opts: HydraOptions = {}): Promise<Hydra> {
       token_endpoint_auth_method: 'client_secret_post', skip_consent: false,
     });
     client = { id: c.client_id, secret };
-    discovered = await (await fetch(`${issuer}/.well-known/openid-configuration`, { signal: AbortSignal.timeout(20_000) })).json() as { issuer: string };
+    discovered = await (await fetch(`${issuer}/.well-known/openid-configuration`, { signal: AbortSignal.timeout(20_000) })).json() as { issuer: string; jwks_uri: string };
   } catch (e) {
     await stop();
     throw e;
@@ -281,7 +298,16 @@ export async function startHydra(opts: HydraOptions = {}): Promise<Hydra> {
     adminPort,
     audience,
     tokensFor,
+    jwksUri: discovered.jwks_uri,
     tokenFor: async (user, password) => (await tokensFor(user, password)).accessToken,
+    async expiredTokenFor(user, secondsAgo = 120) {
+      if (!own) throw new Error('startHydra({ expiredTokens: true }) is needed for expiredTokenFor');
+      const real = (await tokensFor(user)).accessToken;
+      const c = JSON.parse(Buffer.from(real.split('.')[1], 'base64url').toString());
+      const shift = c.exp - (Math.floor(Date.now() / 1000) - secondsAgo);
+      return new SignJWT({ ...c, iat: c.iat - shift, nbf: c.nbf - shift, exp: c.exp - shift })
+        .setProtectedHeader({ alg: 'RS256', kid: own.kid, typ: 'JWT' }).sign(own.key);
+    },
     async rotateKeys() {
       const kid = `rotated-${randomBytes(6).toString('hex')}`;
       await adminJson(adminUrl, 'POST', '/admin/keys/hydra.jwt.access-token', { alg: 'RS256', use: 'sig', kid });
