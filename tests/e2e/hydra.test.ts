@@ -61,14 +61,25 @@ test('a tampered token is refused; a wrong password gets no token at all', { ski
   const forged = await call(changePayload(t, { sub: 'admin' }));
   assert.equal(forged.status, 401);
   assert.equal(JSON.parse(forged.text).status, 'JwtVerificationFail');
-  await assert.rejects(idp.tokenFor('alice', 'wrong-password'), /access_denied|refused/);
+  await assert.rejects(idp.tokenFor('alice', { password: 'wrong-password' }), /access_denied|refused/);
+});
+
+test('a real Hydra token for another application, or for none, is refused: 403 JwtAudienceNotAllowed', { skip }, async () => {
+  const elsewhere = await idp.tokenFor('alice', { audience: ['https://elsewhere.cellauth.local'] });
+  assert.deepEqual(decodePayload(elsewhere).aud, ['https://elsewhere.cellauth.local']);
+  const none = await idp.tokenFor('alice', { audience: [] });
+  for (const t of [elsewhere, none]) {
+    const r = await call(t);
+    assert.equal(r.status, 403);
+    assert.equal(JSON.parse(r.text).status, 'JwtAudienceNotAllowed');
+  }
 });
 
 test('an expired Hydra token is refused as JwtExpired; an unknown user gets no token', { skip }, async () => {
   const r = await call(await idp.expiredTokenFor('alice', 300));
   assert.equal(r.status, 401);
   assert.equal(JSON.parse(r.text).status, 'JwtExpired');
-  await assert.rejects(idp.tokenFor('mallory', 'guess'), /access_denied/);
+  await assert.rejects(idp.tokenFor('mallory', { password: 'guess' }), /access_denied/);
 });
 
 test('key rotation at Hydra is picked up without restarting Envoy', { skip }, async () => {

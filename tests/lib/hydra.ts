@@ -40,6 +40,16 @@ export interface HydraOptions {
    * `expiredTokenFor` can replay an expired token (for negative scenes: no provider hands out an
    * already expired token). Default false: every key is Hydra's own. */
   expiredTokens?: boolean;
+  /** Further audiences the client may ask for. Default ['https://elsewhere.cellauth.local']. */
+  otherAudiences?: string[];
+}
+
+export interface TokenOptions {
+  /** Default: the user's own. */
+  password?: string;
+  /** Audiences to ask for. Default [audience]; [] asks for none (Hydra then issues aud: []); others
+   * must be among `otherAudiences` (negative tests: a real token for another application). */
+  audience?: string[];
 }
 
 export interface TokenSet { accessToken: string; idToken: string; expiresIn: number; scope: string }
@@ -56,9 +66,9 @@ export interface Hydra {
   adminPort: number;
   audience: string;
   /** The access token (a JWT for `audience`) of a real authorization-code flow for this user. */
-  tokenFor(user: string, password?: string): Promise<string>;
+  tokenFor(user: string, opts?: TokenOptions): Promise<string>;
   /** The whole token response (access token, ID token) of that flow. */
-  tokensFor(user: string, password?: string): Promise<TokenSet>;
+  tokensFor(user: string, opts?: TokenOptions): Promise<TokenSet>;
   /** A token Hydra issued for this user, as it looks `secondsAgo` after it expired: the claims of a
    * real flow, iat/nbf/exp moved back, signed with the key imported at start (needs `expiredTokens`). */
   expiredTokenFor(user: string, secondsAgo?: number): Promise<string>;
@@ -239,7 +249,7 @@ export async function startHydra(opts: HydraOptions = {}): Promise<Hydra> {
     const c = await adminJson(adminUrl, 'POST', '/admin/clients', {
       client_name: 'cellauth-shop', client_secret: secret,
       grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'],
-      scope: 'openid email groups offline_access', redirect_uris: [callback], audience: [audience],
+      scope: 'openid email groups offline_access', redirect_uris: [callback], audience: [audience, ...(opts.otherAudiences ?? ['https://elsewhere.cellauth.local'])],
       token_endpoint_auth_method: 'client_secret_post', skip_consent: false,
     });
     client = { id: c.client_id, secret };
@@ -250,8 +260,9 @@ export async function startHydra(opts: HydraOptions = {}): Promise<Hydra> {
   }
 
   // A scripted browser: follows redirects itself, keeping Hydra's cookies (CSRF and session).
-  async function tokensFor(user: string, password?: string): Promise<TokenSet> {
-    const pw = password ?? users[user]?.password ?? '';
+  async function tokensFor(user: string, o: TokenOptions = {}): Promise<TokenSet> {
+    const pw = o.password ?? users[user]?.password ?? '';
+    const aud = o.audience ?? [audience];
     const jar = new Map<string, string>();
     const cookieHeader = () => [...jar].map(([k, v]) => `${k}=${v}`).join('; ');
     const go = async (url: string, init: RequestInit = {}): Promise<Response> => {
@@ -264,7 +275,7 @@ export async function startHydra(opts: HydraOptions = {}): Promise<Hydra> {
     const auth = new URL(`${issuer}/oauth2/auth`);
     auth.search = new URLSearchParams({
       client_id: client.id, response_type: 'code', scope: 'openid email groups', redirect_uri: callback,
-      state, nonce, audience,
+      state, nonce, ...(aud.length ? { audience: aud.join(' ') } : {}),
     }).toString();
     let r = await go(auth.toString());
     const loginUrl = r.headers.get('location') ?? '';
@@ -299,7 +310,7 @@ export async function startHydra(opts: HydraOptions = {}): Promise<Hydra> {
     audience,
     tokensFor,
     jwksUri: discovered.jwks_uri,
-    tokenFor: async (user, password) => (await tokensFor(user, password)).accessToken,
+    tokenFor: async (user, o) => (await tokensFor(user, o)).accessToken,
     async expiredTokenFor(user, secondsAgo = 120) {
       if (!own) throw new Error('startHydra({ expiredTokens: true }) is needed for expiredTokenFor');
       const real = (await tokensFor(user)).accessToken;
