@@ -235,11 +235,14 @@ export class CellauthRoot extends RootContext {
 }
 
 // Keys a set could not use (unsupported type or curve, `use: enc`, malformed) are left out, never
-// fatal while the set has a usable key: say which, once per load.
+// fatal while the set has a usable key: say which when that list changes (not on every refresh).
 function logSkippedKeys(p: ProviderKeys): void {
   const set = p.keys;
   if (set === null || set.skipped.length == 0) return;
-  log.warn("cellauth: " + p.rule.name + ": " + set.keys.length.toString() + " usable keys; ignored " + set.skipped.length.toString() + ": " + set.skipped.join("; "));
+  const what = set.skipped.join("; ");
+  if (what == p.skippedLogged) return;
+  p.skippedLogged = what;
+  log.warn("cellauth: " + p.rule.name + ": " + set.keys.length.toString() + " usable keys; ignored " + set.skipped.length.toString() + ": " + what);
 }
 
 function modeName(c: Config): string { return c.mode == 0 ? "inbound" : c.mode == 1 ? "outbound" : "gateway"; }

@@ -15,6 +15,7 @@ export class ProviderKeys {
   jwksPath: string = "";
   jwksAuthority: string = "";
   discoveredAtMs: i64 = 0;
+  skippedLogged: string = "";   // the ignored keys last reported, so a refresh repeats no warning
   private sharedCas: u32 = 0;
   readonly dataKey: string;
   readonly refreshLeaseKey: string;   // scheduled refreshes: one worker fetches
