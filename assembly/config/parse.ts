@@ -4,6 +4,7 @@ import { JsonValue, JsonKind, parseJson, lastJsonError } from "../util/json";
 import { HeaderName } from "../host/headers";
 import { PathMatcher, lastPathError } from "../rules/path";
 import { Reader, isHeaderName } from "./reader";
+import { splitUrl, discoveryPath } from "../jwks/discovery";
 import {
   Config, JwtRule, RemoteJwks, Rule, FromHeader, ClaimToHeader, Authorization, TokenExchange, Destination,
   Mode, CryptoPath, Requirement, Location, LocationKind,
@@ -21,7 +22,7 @@ const TOP = ["version", "cell", "namespace", "trustDomain", "mode", "workload", 
   "authorization", "tokenExchange", "userContext"];
 const RULE_FIELDS = ["name", "issuer", "audiences", "subjects", "algorithms", "jwks", "remoteJwks", "fromHeaders",
   "fromParams", "fromCookies", "forwardOriginalToken", "outputPayloadToHeader", "outputClaimToHeaders",
-  "clockSkewSeconds", "requireExpiration", "maxLifetimeSeconds", "boundToPeer"];
+  "clockSkewSeconds", "requireExpiration", "maxLifetimeSeconds", "boundToPeer", "rejectIatInFuture"];
 const ALGS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA", "HS256", "HS384", "HS512"];
 const REQUIREMENTS = ["required", "allowMissing", "allowMissingOrFailed", "none"];
 const I64_MAX: i64 = 9007199254740991;
@@ -62,7 +63,8 @@ export function parseConfig(text: string): ParseResult {
 
   const limits = root.get("limits");
   if (limits !== null && r.object(limits, "config.limits", ["maxTokenBytes", "maxJsonDepth"])) {
-    c.maxTokenBytes = <i32>r.int(limits, "maxTokenBytes", "config.limits", 8192, 64, 65536);
+    // Default: what Envoy's default max_request_headers_kb (60) lets through; up to its 8 MiB cap.
+    c.maxTokenBytes = <i32>r.int(limits, "maxTokenBytes", "config.limits", 61440, 64, 8388608);
     c.maxJsonDepth = <i32>r.int(limits, "maxJsonDepth", "config.limits", 16, 2, 64);
   }
   const cache = root.get("tokenCache");
@@ -116,6 +118,9 @@ export function parseConfig(text: string): ParseResult {
   }
 
   if (!r.ok) { res.error = r.error; return res; }
+  if (c.crypto == CryptoPath.Host && allowsNonHostAlg(c)) {
+    res.warnings.push("crypto: host: Envoy's verify_signature has no PS256/PS384/PS512 or EdDSA; tokens with those algorithms are verified by the AssemblyScript verifier");
+  }
   collectOutputHeaders(c);
   c.defaultRule.locations = locationsOf(c.defaultRule.providers);
   for (let i = 0; i < c.rules.length; i++) c.rules[i].locations = locationsOf(c.rules[i].providers);
@@ -146,11 +151,26 @@ function parseJwtRule(r: Reader, v: JsonValue, path: string, index: i32, trustDo
   } else if (remote !== null) {
     const p = path + ".remoteJwks";
     const rj = new RemoteJwks();
-    if (r.object(remote, p, ["cluster", "path", "authority", "cacheDurationSeconds", "timeoutMs", "refetchIntervalMs"])) {
+    if (r.object(remote, p, ["cluster", "path", "authority", "cacheDurationSeconds", "timeoutMs", "refetchIntervalMs",
+      "discovery", "openidConfigurationPath", "jwksCluster"])) {
       rj.cluster = r.str(remote, "cluster", p, "", true, 1);
       rj.path = r.str(remote, "path", p, "/.well-known/jwks.json", false, 1);
       if (r.ok && !rj.path.startsWith("/")) r.fail(p + ".path", "must start with '/'");
-      rj.authority = r.str(remote, "authority", p, rj.cluster);
+      rj.discovery = r.bool(remote, "discovery", p, remote.has("openidConfigurationPath"));
+      let defaultAuthority = rj.cluster;
+      if (r.ok && rj.discovery) {
+        const iss = splitUrl(jr.issuer);
+        if (iss === null) r.fail(p + ".discovery", "needs an http(s) URL issuer (OIDC discovery fetches <issuer>/.well-known/openid-configuration)");
+        else if (remote.has("path")) r.fail(p + ".path", "comes from the discovery document's jwks_uri; set openidConfigurationPath instead");
+        else {
+          defaultAuthority = iss.authority;
+          rj.discoveryPath = r.str(remote, "openidConfigurationPath", p, discoveryPath(iss), false, 1);
+          if (r.ok && !rj.discoveryPath.startsWith("/")) r.fail(p + ".openidConfigurationPath", "must start with '/'");
+        }
+      }
+      rj.jwksCluster = r.str(remote, "jwksCluster", p, rj.cluster, false, 1);
+      if (r.ok && remote.has("jwksCluster") && !rj.discovery) r.fail(p + ".jwksCluster", "needs discovery (without it, cluster serves the keys)");
+      rj.authority = r.str(remote, "authority", p, defaultAuthority);
       rj.cacheDurationSeconds = r.int(remote, "cacheDurationSeconds", p, 300, 1, 86400);
       rj.timeoutMs = <u32>r.int(remote, "timeoutMs", p, 1000, 10, 60000);
       rj.refetchIntervalMs = r.int(remote, "refetchIntervalMs", p, 1000, 100, 3600000);
@@ -192,6 +212,7 @@ function parseJwtRule(r: Reader, v: JsonValue, path: string, index: i32, trustDo
   jr.clockSkewSeconds = r.int(v, "clockSkewSeconds", path, 60, 0, 3600);
   jr.requireExpiration = r.bool(v, "requireExpiration", path, true);
   jr.maxLifetimeSeconds = r.int(v, "maxLifetimeSeconds", path, 0, 0, I64_MAX);
+  jr.rejectIatInFuture = r.bool(v, "rejectIatInFuture", path, false);
   const sts = jr.issuer.indexOf(STS_ISSUER);
   if (sts > 0) {
     const cell = jr.issuer.substring(0, sts);
@@ -292,6 +313,16 @@ function parseTokenExchange(r: Reader, v: JsonValue, path: string): TokenExchang
   if (r.ok && !isHeaderName(header)) r.fail(path + ".header", "is not a valid header name");
   t.header = new HeaderName(header);
   return t;
+}
+
+const NON_HOST_ALGS = ["PS256", "PS384", "PS512", "EdDSA"];
+function allowsNonHostAlg(c: Config): bool {
+  for (let i = 0; i < c.jwtRules.length; i++) {
+    const algs = c.jwtRules[i].algorithms;
+    if (algs.length == 0) return true;
+    for (let k = 0; k < algs.length; k++) if (NON_HOST_ALGS.includes(algs[k])) return true;
+  }
+  return false;
 }
 
 function isDnsLabel(s: string): bool {

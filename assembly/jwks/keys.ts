@@ -4,6 +4,7 @@ import { JsonValue, JsonKind, parseJson, lastJsonError } from "../util/json";
 import { base64urlDecodeString } from "../util/base64";
 import { RsaPublicKey, EcPublicKey, Ed25519PublicKey } from "../crypto/index";
 import { rsaSpki, ecSpki } from "./der";
+import { certificateJwk, isPemCertificate, lastX509Error } from "./x509";
 
 export enum KeyType { RSA = 0, EC256 = 1, EC384 = 2, Ed25519 = 3, Oct = 4, EC521 = 5 }
 
@@ -31,15 +32,54 @@ export function parseJwks(text: string, maxDepth: i32): KeySet | null {
   const doc = parseJson(text, maxDepth);
   if (doc === null) { lastError = "JWKS is not valid JSON (" + lastJsonError() + ")"; return null; }
   const keys = doc.get("keys");
-  if (keys === null || keys.kind != JsonKind.Array) { lastError = "JWKS has no \"keys\" list"; return null; }
   const set = new KeySet();
-  for (let i = 0; i < keys.items.length; i++) {
-    const k = parseKey(keys.items[i]);
-    if (k === null) set.skipped.push("keys[" + i.toString() + "]: " + lastError);
-    else set.keys.push(k);
+  if (keys === null && isCertificateMap(doc)) {
+    // Google's X.509 key map: {"<kid>": "<PEM certificate>", ...}.
+    for (let i = 0; i < doc.keys.length; i++) {
+      const kid = doc.keys[i];
+      const jwk = certificateJwk(kid, doc.values[i].str);
+      const k = jwk !== null ? parseKey(jwk) : null;
+      if (k === null) set.skipped.push("\"" + kid + "\": " + (jwk === null ? lastX509Error() : lastError));
+      else set.keys.push(k);
+    }
+  } else {
+    if (keys === null || keys.kind != JsonKind.Array) { lastError = "JWKS has no \"keys\" list"; return null; }
+    for (let i = 0; i < keys.items.length; i++) {
+      const k = parseKey(keys.items[i]);
+      if (k === null) set.skipped.push("keys[" + i.toString() + "]" + kidOf(keys.items[i]) + ": " + lastError);
+      else set.keys.push(k);
+    }
   }
   if (set.keys.length == 0) { lastError = "JWKS has no usable signing key" + (set.skipped.length > 0 ? " (" + set.skipped.join("; ") + ")" : ""); return null; }
   return set;
+}
+
+function isCertificateMap(doc: JsonValue): bool {
+  if (doc.kind != JsonKind.Object) return false;
+  for (let i = 0; i < doc.values.length; i++) {
+    const v = doc.values[i];
+    if (v.kind == JsonKind.String && isPemCertificate(v.str)) return true;
+  }
+  return false;
+}
+
+function kidOf(k: JsonValue): string {
+  const kid = field(k, "kid");
+  return kid !== null ? " (kid \"" + kid + "\")" : "";
+}
+
+// A JWK's curve: its crv, else what its alg names, else what its coordinate length implies.
+function ecCurve(k: JsonValue): string | null {
+  const crv = field(k, "crv");
+  if (crv !== null) return crv;
+  const alg = field(k, "alg");
+  if (alg == "ES256") return "P-256";
+  if (alg == "ES384") return "P-384";
+  if (alg == "ES512") return "P-521";
+  if (alg !== null) return null;
+  const x = field(k, "x");
+  const n = x !== null ? x.length : 0;   // base64url characters of the coordinate
+  return n == 43 ? "P-256" : n == 64 ? "P-384" : n == 88 ? "P-521" : null;
 }
 
 function field(k: JsonValue, name: string): string | null {
@@ -83,7 +123,7 @@ function parseKey(k: JsonValue): Jwk | null {
     return jwk;
   }
   if (kty == "EC") {
-    const crv = field(k, "crv");
+    const crv = ecCurve(k);
     const x = b64(k, "x");
     const y = b64(k, "y");
     const bits = crv == "P-256" ? 256 : crv == "P-384" ? 384 : crv == "P-521" ? 521 : 0;

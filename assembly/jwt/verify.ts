@@ -68,24 +68,31 @@ export function verifySignature(jwt: Jwt, keys: KeySet, allowed: string[], crypt
   let sawKid = false;
   let sawType = false;
   let last = Status.JwksKidAlgMismatch;
-  for (let i = 0; i < keys.keys.length; i++) {
-    const k = keys.keys[i];
-    if (kid !== null) {
-      const kk = k.kid;
-      if (kk === null || kk != kid) continue;
+  // Pass 0: the keys the token's kid names (all keys for a token without kid). Pass 1, only for a
+  // kid that names no key: the keys without a kid are candidates too (jwt_verify_lib).
+  for (let pass = 0; pass < 2; pass++) {
+    const anonymous = pass == 1;
+    if (anonymous && (kid === null || sawKid)) break;
+    for (let i = 0; i < keys.keys.length; i++) {
+      const k = keys.keys[i];
+      if (kid !== null) {
+        const kk = k.kid;
+        if (anonymous ? kk !== null : kk === null || kk != kid) continue;
+      }
+      if (!anonymous) sawKid = true;
+      if (k.type != want) continue;
+      const kalg = k.alg;
+      if (kalg !== null && kalg != jwt.alg) continue;
+      sawType = true;
+      last = verifyWith(jwt, k, alg, crypto, out);
+      if (last == Status.Ok) return Status.Ok;
+      if (last == Status.JwtHeaderNotImplementedAlg) return last;
     }
-    sawKid = true;
-    if (k.type != want) continue;
-    const kalg = k.alg;
-    if (kalg !== null && kalg != jwt.alg) continue;
-    sawType = true;
-    last = verifyWith(jwt, k, alg, crypto, out);
-    if (last == Status.Ok) return Status.Ok;
-    if (last == Status.JwtHeaderNotImplementedAlg) return last;
   }
   // A known kid whose key is of another type is key-type confusion, not rotation.
   if (kid !== null && sawKid && !sawType) return Status.JwtAlgNotAllowed;
-  if (!sawType) return Status.JwksKidAlgMismatch;
+  // A kid that names no key stays unknown (a refetch may find it) when no kid-less key verified it.
+  if (!sawType || (kid !== null && !sawKid)) return Status.JwksKidAlgMismatch;
   return last;
 }
 
@@ -95,7 +102,8 @@ function verifyWith(jwt: Jwt, k: Jwk, alg: Alg, crypto: CryptoPath, out: VerifyR
   const input = jwt.signingInput();
   const isEc = alg == Alg.ES256 || alg == Alg.ES384 || alg == Alg.ES512;
   const hostCapable = alg <= Alg.RS512 || isEc;
-  if (crypto == CryptoPath.Host && !hostCapable && alg < Alg.HS256) return Status.JwtHeaderNotImplementedAlg;
+  // crypto=host and an algorithm the host cannot verify (PS*, EdDSA): the AssemblyScript verifier
+  // below does it (said once at configure), rather than turning valid tokens away.
   if (hostCapable && crypto != CryptoPath.Wasm) {
     const spki = k.spki;
     if (spki !== null) {
