@@ -25,7 +25,7 @@ export function globalGatewayConfig(globalIssuer: string, edgeAudience: string) 
     cell: "global",
     mode: "inbound",
     workload: "global-gateway",
-    jwtRules: [{ issuer: globalIssuer, audiences: [edgeAudience], remoteJwks: { cluster: "global-idp" }, forwardOriginalToken: true }],
+    jwtRules: [{ issuer: globalIssuer, audiences: [edgeAudience], remoteJwks: { cluster: "global-idp", discovery: true }, forwardOriginalToken: true }],
   };
 }
 
@@ -37,7 +37,7 @@ export function cellGatewayConfig(cell: string, globalIssuer: string, edgeAudien
     namespace: namespaceOf(cell),
     mode: "gateway",
     workload: "gateway",
-    jwtRules: [{ issuer: globalIssuer, audiences: [edgeAudience], remoteJwks: { cluster: "global-idp" } }],
+    jwtRules: [{ issuer: globalIssuer, audiences: [edgeAudience], remoteJwks: { cluster: "global-idp", discovery: true } }],
     tokenExchange: { cluster: `sts-${cell}`, header: CELL_TOKEN_HEADER },
   };
 }

@@ -31,7 +31,7 @@ function check(results: StepResult[]): string[] {
 
 let code = 0;
 try {
-  say("[demo] starting: global issuer, OPA + STS for cells reviews and customer-products, 4 Envoys, 2 services");
+  say("[demo] starting: ORY Hydra (the OpenID Connect provider), a SPIFFE CA, OPA + STS for cells reviews and customer-products, 4 Envoys, 2 services");
   top = await start();
   await waitUntilServing(top);
   say(`[demo] topology up in ${((Date.now() - t0) / 1000).toFixed(1)} s; global gateway at ${top.urls.globalGateway}\n`);

@@ -96,7 +96,7 @@ export async function gatewayStep(top: Topology, title: string, sub: string, req
   const reviewsLog = since(top, m, "reviews");
   const cpLog = since(top, m, "customer-products");
   const page = res.status === 200 && typeof res.body === "object" ? (res.body as ReviewPage) : undefined;
-  const edge = { issuer: top.issuer.issuer, audience: EDGE_AUDIENCE, subject: sub };
+  const edge = { issuer: top.idp.issuer, audience: EDGE_AUDIENCE, subject: sub };
   // The reviews gateway's access log names the mTLS peer of each request; it is flushed every 100 ms.
   const gwPeer = await waitFor("the reviews gateway's access log", () => top.gatewayPeer(requestId), 2000, 50).catch(() => undefined);
   const gw = issued(reviewsLog, "reviews--gateway");

@@ -20,7 +20,7 @@ import { tmpdir } from "node:os";
 import { join, basename } from "node:path";
 import { startOpa, startSts, seedPolicyDir, defaultPolicyDir, waitFor, type OpaProcess, type StsProcess } from "../tests/lib/sts-process.ts";
 import { createGlobalIssuer, type GlobalIssuer } from "../tests/lib/global-issuer.ts";
-import { startJwksServer, type JwksServer } from "../tests/lib/jwks-server.ts";
+import { startHydra, ensureHydra, type Hydra, type HydraUser } from "../tests/lib/hydra.ts";
 import { startEnvoy, type Envoy, type UpstreamTls, type DownstreamTls } from "../tests/lib/envoy.ts";
 import { SpiffeCa, type Svid } from "../tests/lib/spiffe-ca.ts";
 import { startCategoriesService, startReviewsService, type Service } from "./services.ts";
@@ -28,6 +28,10 @@ import { startTcpProxy, type TcpProxy } from "./tcp-proxy.ts";
 import { cellGatewayConfig, globalGatewayConfig, inboundConfig, outboundConfig, namespaceOf, type AuthzTuning } from "./filter-configs.ts";
 
 export const EDGE_AUDIENCE = "https://shop.cellauth.local";
+/** Another application's audience at the same IdP: its tokens must never become cell tokens. */
+export const OTHER_APP_AUDIENCE = "https://payroll.other-app.example";
+/** Who can sign in at the demo's IdP. */
+export const USERS = ["alice", "bob", "warmup", "mallory"];
 export const CELLS = ["reviews", "customer-products"] as const;
 export type CellName = (typeof CELLS)[number];
 
@@ -56,7 +60,10 @@ export interface Workloads {
 }
 
 export interface Topology {
-  issuer: GlobalIssuer;
+  /** The edge identity provider: ORY Hydra, a real OpenID Connect provider (authorization-code flow). */
+  idp: Hydra;
+  /** An issuer nobody trusts, for tests of foreign tokens. */
+  attacker: GlobalIssuer;
   /** The mesh's CA (trust domain cluster.local) and every workload's certificate. */
   ca: SpiffeCa;
   svids: Workloads;
@@ -69,7 +76,7 @@ export interface Topology {
   /** customer-products' sidecar reaches its STS through this real, delay-capable TCP proxy. */
   customerProductsStsProxy: TcpProxy;
   authz: AuthzTuning;
-  /** A fresh edge token for `sub`, from the local global issuer. */
+  /** A fresh edge token for `sub`, as the user signs in at the IdP (negative `expiresIn`: one that expired that long ago). */
   userToken(sub: string, expiresIn?: number): Promise<string>;
   /** Drops the seed policy into customer-products' OPA and waits until OPA and every cache follow it. */
   applySeedPolicy(): Promise<void>;
@@ -128,14 +135,24 @@ export async function start(opts: TopologyOptions = {}): Promise<Topology> {
       categoriesService: await ca.issue("customer-products", "categories-service"),
       customersService: await ca.issue("reviews", "customers-service"),
     };
-    const issuer = await createGlobalIssuer();
-    const idp: JwksServer = await startJwksServer(issuer.jwks);
+    // The edge IdP: users sign in through Hydra's authorization-code flow; the gateways find its
+    // keys by OIDC discovery, the STS through its jwks_uri.
+    const missing = ensureHydra();
+    if (missing) throw new Error(`the demo's OpenID Connect provider (ORY Hydra) is unavailable: ${missing}`);
+    const user = (name: string): HydraUser => ({ password: `${name}-password`, email: `${name}@shop.cellauth.local`, groups: ["customers"] });
+    const idp = await startHydra({
+      audience: EDGE_AUDIENCE,
+      expiredTokens: true,
+      otherAudiences: [OTHER_APP_AUDIENCE],
+      users: Object.fromEntries(USERS.map((u) => [u, user(u)])),
+    });
     stops.push(() => idp.stop());
+    const attacker = await createGlobalIssuer("https://evil.example");
 
     // OPA + STS per cell. Keys live in runDir so a restarted STS keeps its identity.
     const keysDir = (cell: CellName) => join(runDir, `keys-${cell}`);
     const stsConfig = (cell: CellName): Record<string, unknown> =>
-      cell === "reviews" ? { globalJWKS: { issuer: issuer.issuer, uri: `http://127.0.0.1:${idp.port}${idp.path}`, audiences: [EDGE_AUDIENCE] } } : {};
+      cell === "reviews" ? { globalJWKS: { issuer: idp.issuer, uri: idp.jwksUri, audiences: [EDGE_AUDIENCE] } } : {};
     await settleAll(
       CELLS.map((cell) => async () => {
         const opa = await startOpa({ policies: policies[cell] });
@@ -221,7 +238,7 @@ export async function start(opts: TopologyOptions = {}): Promise<Topology> {
           name: "reviews-gateway",
           tls: serve(svids.reviewsGateway),
           accessLogPath: gatewayLog,
-          filters: [{ wasm: { name: "cellauth-gateway", vmId: "reviews-gateway", pluginConfig: cellGatewayConfig("reviews", issuer.issuer, EDGE_AUDIENCE) } }],
+          filters: [{ wasm: { name: "cellauth-gateway", vmId: "reviews-gateway", pluginConfig: cellGatewayConfig("reviews", idp.issuer, EDGE_AUDIENCE) } }],
           routes: [{ cluster: "reviews-service" }],
         },
       ],
@@ -238,7 +255,7 @@ export async function start(opts: TopologyOptions = {}): Promise<Topology> {
       listeners: [
         {
           name: "global-gateway",
-          filters: [{ wasm: { name: "cellauth-global", vmId: "global-gateway", pluginConfig: globalGatewayConfig(issuer.issuer, EDGE_AUDIENCE) } }],
+          filters: [{ wasm: { name: "cellauth-global", vmId: "global-gateway", pluginConfig: globalGatewayConfig(idp.issuer, EDGE_AUDIENCE) } }],
           routes: [{ prefix: "/reviews", cluster: "reviews" }, { directResponse: { status: 404, body: "no such cell\n" } }],
         },
       ],
@@ -290,7 +307,8 @@ export async function start(opts: TopologyOptions = {}): Promise<Topology> {
     };
 
     return {
-      issuer,
+      idp,
+      attacker,
       ca,
       svids,
       gatewayPeer,
@@ -303,7 +321,7 @@ export async function start(opts: TopologyOptions = {}): Promise<Topology> {
       },
       customerProductsStsProxy: proxy,
       authz,
-      userToken: (sub, expiresIn) => issuer.mint({ sub, aud: EDGE_AUDIENCE, name: sub }, { expiresIn }),
+      userToken: (sub, expiresIn) => (expiresIn !== undefined && expiresIn < 0 ? idp.expiredTokenFor(sub, -expiresIn) : idp.tokenFor(sub)),
       applySeedPolicy,
       restartSts,
       restartOpa,

@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs";
 import { request } from "node:http";
 import { join } from "node:path";
 import { SignJWT, importJWK } from "jose";
-import { start, EDGE_AUDIENCE, type Topology } from "../../demo/topology.ts";
+import { start, EDGE_AUDIENCE, OTHER_APP_AUDIENCE, type Topology } from "../../demo/topology.ts";
 import { waitUntilServing, cellTokenFor, callCategoriesAs } from "../../demo/scenario.ts";
 import { mtlsFetch } from "../lib/mtls-client.ts";
 import type { Svid } from "../lib/spiffe-ca.ts";
@@ -110,10 +110,12 @@ test("attack 2: a cell claim forged under a trusted STS key is refused by the re
 
 test("attack 3: an edge token minted for another audience, or for none, is never exchanged into a cell token", async () => {
   const gw = top.svids.reviewsGateway;
-  for (const aud of ["https://payroll.other-app.example", undefined, ["https://payroll.other-app.example", "x"]]) {
-    const edge = await top.issuer.mint({ sub: "alice", ...(aud === undefined ? {} : { aud }) });
+  // Real tokens from the same IdP: one it minted for another application, one with no audience.
+  for (const audience of [[OTHER_APP_AUDIENCE], []]) {
+    const edge = await top.idp.tokenFor("alice", { audience });
+    assert.deepEqual(claimsOf(edge).aud ?? [], audience, "the IdP issued what was asked");
     const r = await exchange("reviews", gw, { subject_token: edge, subject_token_type: JWT_TYPE, audience: "reviews" });
-    assert.equal(r.status, 400, `aud ${JSON.stringify(aud)}`);
+    assert.equal(r.status, 400, `aud ${JSON.stringify(audience)}`);
     assert.equal(r.body.error, "invalid_grant");
   }
   const good = await exchange("reviews", gw, { subject_token: await top.userToken("alice"), subject_token_type: JWT_TYPE, audience: "reviews" });

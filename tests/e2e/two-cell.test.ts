@@ -95,7 +95,7 @@ test("the global gateway refuses a missing, expired or foreign edge token with 4
   const expired = await requestReviews(top, await top.userToken("alice", -120), "e2e-expired");
   assert.equal(expired.status, 401);
   assert.equal(expired.body.status, "JwtExpired");
-  const foreign = await top.issuer.mint({ sub: "mallory", aud: EDGE_AUDIENCE }, { issuer: "https://evil.example" });
+  const foreign = await top.attacker.mint({ sub: "mallory", aud: EDGE_AUDIENCE });
   const r = await requestReviews(top, foreign, "e2e-foreign");
   assert.equal(r.status, 401);
   assert.equal(r.body.status, "JwtUnknownIssuer");
