@@ -2,9 +2,11 @@
 // Cluster names are the Envoy clusters each role's Envoy defines (see topology.ts).
 import { PAYLOAD_HEADER } from "./services.ts";
 
-export const NAMESPACE = "default";
-export const stsIssuer = (cell: string) => `${cell}--sts-service.${NAMESPACE}`;
-export const cellAudience = (cell: string) => `${cell}.${NAMESPACE}`;
+// A cell is a namespace (as the Istio render does): its workloads' SPIFFE IDs are
+// spiffe://cluster.local/ns/<cell>/sa/<workload>, and its STS issues as <cell>--sts-service.<cell>.
+export const namespaceOf = (cell: string) => cell;
+export const stsIssuer = (cell: string) => `${cell}--sts-service.${namespaceOf(cell)}`;
+export const cellAudience = (cell: string) => `${cell}.${namespaceOf(cell)}`;
 /** The header cell tokens travel in, between gateways and sidecars. */
 export const CELL_TOKEN_HEADER = "cellery-authorization";
 
@@ -32,7 +34,7 @@ export function cellGatewayConfig(cell: string, globalIssuer: string, edgeAudien
   return {
     version: "v1",
     cell,
-    namespace: NAMESPACE,
+    namespace: namespaceOf(cell),
     mode: "gateway",
     workload: "gateway",
     jwtRules: [{ issuer: globalIssuer, audiences: [edgeAudience], remoteJwks: { cluster: "global-idp" } }],
@@ -42,7 +44,8 @@ export function cellGatewayConfig(cell: string, globalIssuer: string, edgeAudien
 
 /**
  * A sidecar's inbound filter: accepts cell tokens from its own STS and from `peers`' STSs (keys
- * fetched from each STS cluster), asks its STS for a decision, stores the user context.
+ * fetched from each STS cluster) only from the mTLS peer each token is bound to (boundToPeer is the
+ * default for a cell STS issuer), asks its STS for a decision, stores the user context.
  */
 export function inboundConfig(cell: string, workload: string, peers: string[], authz: AuthzTuning) {
   const rule = (issuerCell: string) => ({
@@ -55,7 +58,7 @@ export function inboundConfig(cell: string, workload: string, peers: string[], a
   return {
     version: "v1",
     cell,
-    namespace: NAMESPACE,
+    namespace: namespaceOf(cell),
     mode: "inbound",
     workload,
     jwtRules: [cell, ...peers].map(rule),
@@ -64,17 +67,21 @@ export function inboundConfig(cell: string, workload: string, peers: string[], a
   };
 }
 
-/** A sidecar's outbound filter: calls to `<cell>--<service>` get a token for that cell from our STS. */
-export function outboundConfig(cell: string, workload: string) {
+/** A sidecar's outbound filter: calls to `<dst>--<service>` for a cell in `destinations` get a token for that cell from our STS. */
+export function outboundConfig(cell: string, workload: string, destinations: string[]) {
   return {
     version: "v1",
     cell,
-    namespace: NAMESPACE,
+    namespace: namespaceOf(cell),
     mode: "outbound",
     workload,
     // Outbound does not verify tokens itself; the schema still wants a rule (our own issuer).
     jwtRules: [{ issuer: stsIssuer(cell), remoteJwks: { cluster: `sts-${cell}` }, fromHeaders: fromCellHeader }],
-    tokenExchange: { cluster: `sts-${cell}`, header: CELL_TOKEN_HEADER },
+    tokenExchange: {
+      cluster: `sts-${cell}`,
+      header: CELL_TOKEN_HEADER,
+      destinations: destinations.map((d) => ({ cell: d, namespace: namespaceOf(d) })),
+    },
     userContext: {},
   };
 }

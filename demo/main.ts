@@ -18,13 +18,14 @@ for (const sig of ["SIGINT", "SIGTERM"] as const) {
   });
 }
 
-/** The three outcomes the demo promises; a mismatch fails the run (the README depends on it). */
+/** The four outcomes the demo promises; a mismatch fails the run (the README depends on it). */
 function check(results: StepResult[]): string[] {
-  const [one, two, three] = results;
+  const [one, two, three, four] = results;
   const bad: string[] = [];
   if (!(one?.status === 200 && Array.isArray(one.page?.categories))) bad.push("step 1: expected a full page with categories");
   if (!(two?.status === 200 && two.page?.categories === CATEGORIES_UNAVAILABLE && two.page.categoriesCall.status === 403)) bad.push("step 2: expected the categories part degraded by a 403");
-  if (three?.status !== 401) bad.push("step 3: expected 401");
+  if (three?.status !== 401 || !three.hops[0]?.status.startsWith("refused")) bad.push("step 3: expected the handshake refused without a certificate, and 401 without a token");
+  if (!(four?.status === 401 && four.refusal?.status === "JwtNotBoundToPeer")) bad.push("step 4: expected 401 JwtNotBoundToPeer for the replayed token");
   return bad;
 }
 
@@ -38,7 +39,7 @@ try {
   const bad = check(results);
   for (const b of bad) say(`[demo] UNEXPECTED: ${b}`);
   code = bad.length ? 1 : 0;
-  if (!bad.length) say("[demo] all three outcomes as expected");
+  if (!bad.length) say("[demo] all four outcomes as expected");
 } catch (e) {
   say(`[demo] failed: ${(e as Error).message}`);
   code = 1;

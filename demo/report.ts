@@ -3,6 +3,7 @@ import type { Hop, StepResult } from "./scenario.ts";
 
 const COLUMNS: [keyof Hop, string][] = [
   ["hop", "hop"],
+  ["peer", "peer (mTLS SPIFFE ID)"],
   ["issuer", "issuer"],
   ["audience", "audience"],
   ["subject", "subject"],

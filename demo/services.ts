@@ -20,6 +20,16 @@ export interface Identity {
   sub?: string;
   cell?: { name?: string; workload?: string };
   act?: unknown;
+  cnf?: { spiffe_id?: string };
+  /** The calling workload as the inbound sidecar verified it (mTLS peer, from x-forwarded-client-cert). */
+  peer?: string;
+}
+
+/** The URI of the one x-forwarded-client-cert element the sidecar set (SANITIZE_SET: never the client's). */
+export function xfccUri(value: string | string[] | undefined): string | undefined {
+  if (typeof value !== "string") return undefined;
+  const m = /(?:^|;)URI=([^;,]+)/.exec(value);
+  return m?.[1];
 }
 
 export interface CategoriesCall {
@@ -54,11 +64,13 @@ function identity(req: IncomingMessage): Identity {
   if (typeof payload === "string") {
     try {
       const c = JSON.parse(Buffer.from(payload, "base64url").toString("utf8"));
-      Object.assign(out, { iss: c.iss, aud: c.aud, sub: c.sub, cell: c.cell, act: c.act });
+      Object.assign(out, { iss: c.iss, aud: c.aud, sub: c.sub, cell: c.cell, act: c.act, cnf: c.cnf });
     } catch {
       // An unreadable payload header is shown as absent, never guessed.
     }
   }
+  const peer = xfccUri(req.headers["x-forwarded-client-cert"]);
+  if (peer) out.peer = peer;
   return out;
 }
 

@@ -10,16 +10,22 @@
 //
 // One Envoy per role group: each sidecar pair, each gateway. Envoy listeners bind port 0, so an
 // Envoy can only point at what already runs: they start from the last hop back to the first.
-import { mkdtempSync, rmSync, copyFileSync, readdirSync } from "node:fs";
+//
+// Every hop between Envoys, and every Envoy -> STS and STS -> STS call, is mutual TLS with X.509
+// SVIDs from one SPIFFE CA made at start-up (trust domain cluster.local), as in Istio: a cell is a
+// namespace and every workload has its own service account, spiffe://cluster.local/ns/<cell>/sa/<workload>.
+// Only client -> global gateway (the edge) and each app <-> its own sidecar (loopback) are plain HTTP.
+import { mkdtempSync, rmSync, copyFileSync, readdirSync, readFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, basename } from "node:path";
 import { startOpa, startSts, seedPolicyDir, defaultPolicyDir, waitFor, type OpaProcess, type StsProcess } from "../tests/lib/sts-process.ts";
 import { createGlobalIssuer, type GlobalIssuer } from "../tests/lib/global-issuer.ts";
 import { startJwksServer, type JwksServer } from "../tests/lib/jwks-server.ts";
-import { startEnvoy, type Envoy } from "../tests/lib/envoy.ts";
+import { startEnvoy, type Envoy, type UpstreamTls, type DownstreamTls } from "../tests/lib/envoy.ts";
+import { SpiffeCa, type Svid } from "../tests/lib/spiffe-ca.ts";
 import { startCategoriesService, startReviewsService, type Service } from "./services.ts";
 import { startTcpProxy, type TcpProxy } from "./tcp-proxy.ts";
-import { cellGatewayConfig, globalGatewayConfig, inboundConfig, outboundConfig, type AuthzTuning } from "./filter-configs.ts";
+import { cellGatewayConfig, globalGatewayConfig, inboundConfig, outboundConfig, namespaceOf, type AuthzTuning } from "./filter-configs.ts";
 
 export const EDGE_AUDIENCE = "https://shop.cellauth.local";
 export const CELLS = ["reviews", "customer-products"] as const;
@@ -39,8 +45,23 @@ export interface Cell {
   sts: StsProcess;
 }
 
+/** The workloads of the demo and their X.509 SVIDs. customers-service never serves: it is the
+ * workload an attacker controls in scene 4 (a valid mesh identity, but not the one a token was bound to). */
+export interface Workloads {
+  globalGateway: Svid;
+  reviewsGateway: Svid;
+  reviewsService: Svid;
+  categoriesService: Svid;
+  customersService: Svid;
+}
+
 export interface Topology {
   issuer: GlobalIssuer;
+  /** The mesh's CA (trust domain cluster.local) and every workload's certificate. */
+  ca: SpiffeCa;
+  svids: Workloads;
+  /** What the reviews gateway's mTLS listener saw per request: x-request-id -> peer SPIFFE ID. */
+  gatewayPeer(requestId: string): string | undefined;
   cells: Record<CellName, Cell>;
   envoys: { categoriesSidecar: Envoy; reviewsSidecar: Envoy; reviewsGateway: Envoy; globalGateway: Envoy };
   /** Where clients call: the global gateway, and (for the bogus client) a sidecar directly. */
@@ -99,6 +120,14 @@ export async function start(opts: TopologyOptions = {}): Promise<Topology> {
   };
 
   try {
+    const ca = await SpiffeCa.create(join(runDir, "pki"));
+    const svids: Workloads = {
+      globalGateway: await ca.issue("istio-system", "global-gateway"),
+      reviewsGateway: await ca.issue("reviews", "reviews--gateway"),
+      reviewsService: await ca.issue("reviews", "reviews-service"),
+      categoriesService: await ca.issue("customer-products", "categories-service"),
+      customersService: await ca.issue("reviews", "customers-service"),
+    };
     const issuer = await createGlobalIssuer();
     const idp: JwksServer = await startJwksServer(issuer.jwks);
     stops.push(() => idp.stop());
@@ -106,12 +135,12 @@ export async function start(opts: TopologyOptions = {}): Promise<Topology> {
     // OPA + STS per cell. Keys live in runDir so a restarted STS keeps its identity.
     const keysDir = (cell: CellName) => join(runDir, `keys-${cell}`);
     const stsConfig = (cell: CellName): Record<string, unknown> =>
-      cell === "reviews" ? { globalJWKS: { issuer: issuer.issuer, uri: `http://127.0.0.1:${idp.port}${idp.path}` } } : {};
+      cell === "reviews" ? { globalJWKS: { issuer: issuer.issuer, uri: `http://127.0.0.1:${idp.port}${idp.path}`, audiences: [EDGE_AUDIENCE] } } : {};
     await settleAll(
       CELLS.map((cell) => async () => {
         const opa = await startOpa({ policies: policies[cell] });
         try {
-          const sts = await startSts({ cell, keysDir: keysDir(cell), config: { ...stsConfig(cell), opa: { url: opa.url } } });
+          const sts = await startSts({ cell, namespace: namespaceOf(cell), ca, keysDir: keysDir(cell), config: { ...stsConfig(cell), opa: { url: opa.url } } });
           cells[cell] = { opa, sts };
         } catch (e) {
           await opa.stop();
@@ -123,7 +152,7 @@ export async function start(opts: TopologyOptions = {}): Promise<Topology> {
     const peerOf = (cell: CellName): CellName => (cell === "reviews" ? "customer-products" : "reviews");
     for (const cell of CELLS) {
       const peer = cells[peerOf(cell)].sts;
-      const outcome = await cells[cell].sts.applyConfig({ trustedPeers: [{ cell: peerOf(cell), jwksUri: peer.jwksUri }] });
+      const outcome = await cells[cell].sts.applyConfig({ trustedPeers: [{ cell: peerOf(cell), namespace: namespaceOf(peerOf(cell)), jwksUri: peer.jwksUri }] });
       if (outcome !== "applied") throw new Error(`STS ${cell} rejected its trustedPeers`);
     }
 
@@ -137,16 +166,26 @@ export async function start(opts: TopologyOptions = {}): Promise<Topology> {
     stops.push(() => reviews.close());
 
     const common = { wasmLogLevel: opts.wasmLogLevel ?? "warn" };
+    // mTLS: a listener that requires a client SVID, and a cluster that presents ours and accepts only `server`.
+    const serve = (svid: Svid): DownstreamTls => ({ certFile: svid.certFile, keyFile: svid.keyFile, caFile: ca.caFile });
+    const mtls = (svid: Svid, server: string): UpstreamTls => ({ certFile: svid.certFile, keyFile: svid.keyFile, caFile: ca.caFile, serverSpiffeId: server });
+    const stsOf = (cell: CellName) => cells[cell].sts.svid.spiffeId;
+    const gatewayLog = join(runDir, "reviews-gateway-access.log");
     const categoriesSidecar = await startEnvoy({
       ...common,
       listeners: [
         {
           name: "categories-inbound",
+          tls: serve(svids.categoriesService),
           filters: [{ wasm: { name: "cellauth-inbound", vmId: "categories-service-sidecar", pluginConfig: inboundConfig("customer-products", "categories-service", ["reviews"], authz) } }],
           routes: [{ cluster: "categories-service" }],
         },
       ],
-      clusters: { "categories-service": categories.port, "sts-customer-products": proxy.port, "sts-reviews": cells.reviews.sts.port },
+      clusters: {
+        "categories-service": categories.port,
+        "sts-customer-products": { port: proxy.port, tls: mtls(svids.categoriesService, stsOf("customer-products")) },
+        "sts-reviews": { port: cells.reviews.sts.port, tls: mtls(svids.categoriesService, stsOf("reviews")) },
+      },
     });
     stops.push(() => categoriesSidecar.stop());
 
@@ -155,17 +194,22 @@ export async function start(opts: TopologyOptions = {}): Promise<Topology> {
       listeners: [
         {
           name: "reviews-inbound",
+          tls: serve(svids.reviewsService),
           filters: [{ wasm: { name: "cellauth-inbound", vmId: "reviews-service-sidecar", pluginConfig: inboundConfig("reviews", "reviews-service", [], authz) } }],
           routes: [{ cluster: "reviews-service" }],
         },
         {
           name: "reviews-outbound",
           // Same vm_id as the inbound filter: the user context is shared data of that VM.
-          filters: [{ wasm: { name: "cellauth-outbound", vmId: "reviews-service-sidecar", pluginConfig: outboundConfig("reviews", "reviews-service") } }],
+          filters: [{ wasm: { name: "cellauth-outbound", vmId: "reviews-service-sidecar", pluginConfig: outboundConfig("reviews", "reviews-service", ["customer-products"]) } }],
           routes: [{ cluster: "customer-products" }],
         },
       ],
-      clusters: { "reviews-service": reviews.port, "sts-reviews": cells.reviews.sts.port, "customer-products": categoriesSidecar.port("categories-inbound") },
+      clusters: {
+        "reviews-service": reviews.port,
+        "sts-reviews": { port: cells.reviews.sts.port, tls: mtls(svids.reviewsService, stsOf("reviews")) },
+        "customer-products": { port: categoriesSidecar.port("categories-inbound"), tls: mtls(svids.reviewsService, svids.categoriesService.spiffeId) },
+      },
     });
     stops.push(() => reviewsSidecar.stop());
     outboundPort = reviewsSidecar.port("reviews-outbound");
@@ -175,11 +219,17 @@ export async function start(opts: TopologyOptions = {}): Promise<Topology> {
       listeners: [
         {
           name: "reviews-gateway",
+          tls: serve(svids.reviewsGateway),
+          accessLogPath: gatewayLog,
           filters: [{ wasm: { name: "cellauth-gateway", vmId: "reviews-gateway", pluginConfig: cellGatewayConfig("reviews", issuer.issuer, EDGE_AUDIENCE) } }],
           routes: [{ cluster: "reviews-service" }],
         },
       ],
-      clusters: { "reviews-service": reviewsSidecar.port("reviews-inbound"), "sts-reviews": cells.reviews.sts.port, "global-idp": idp.port },
+      clusters: {
+        "reviews-service": { port: reviewsSidecar.port("reviews-inbound"), tls: mtls(svids.reviewsGateway, svids.reviewsService.spiffeId) },
+        "sts-reviews": { port: cells.reviews.sts.port, tls: mtls(svids.reviewsGateway, stsOf("reviews")) },
+        "global-idp": idp.port,
+      },
     });
     stops.push(() => reviewsGateway.stop());
 
@@ -192,7 +242,10 @@ export async function start(opts: TopologyOptions = {}): Promise<Topology> {
           routes: [{ prefix: "/reviews", cluster: "reviews" }, { directResponse: { status: 404, body: "no such cell\n" } }],
         },
       ],
-      clusters: { reviews: reviewsGateway.port("reviews-gateway"), "global-idp": idp.port },
+      clusters: {
+        reviews: { port: reviewsGateway.port("reviews-gateway"), tls: mtls(svids.globalGateway, svids.reviewsGateway.spiffeId) },
+        "global-idp": idp.port,
+      },
     });
     stops.push(() => globalGateway.stop());
 
@@ -201,7 +254,9 @@ export async function start(opts: TopologyOptions = {}): Promise<Topology> {
       old.child.kill("SIGKILL");
       await old.stop(); // reaps the process, removes its config dir; keys stay in runDir
       if (downtime) await downtime();
-      cells[cell].sts = await startSts({ cell, keysDir: keysDir(cell), config: { ...old.config, port: old.port } });
+      // Same config and port; the new process gets its SVID (and tls paths) from startSts again.
+      const { tls: _oldTls, ...config } = old.config;
+      cells[cell].sts = await startSts({ cell, namespace: namespaceOf(cell), ca, keysDir: keysDir(cell), config: { ...config, port: old.port } });
     };
     const restartOpa = async (cell: CellName, downtime?: () => Promise<void>) => {
       const old = cells[cell].opa;
@@ -221,8 +276,24 @@ export async function start(opts: TopologyOptions = {}): Promise<Topology> {
       if (authz.cacheTtlSeconds > 0) await sleep(authz.cacheTtlSeconds * 1000 + 200);
     };
 
+    const gatewayPeer = (requestId: string) => {
+      if (!existsSync(gatewayLog)) return undefined;
+      for (const line of readFileSync(gatewayLog, "utf8").split("\n").reverse()) {
+        try {
+          const e = JSON.parse(line);
+          if (e.request_id === requestId && e.peer && e.peer !== "-") return String(e.peer);
+        } catch {
+          // a partly written last line
+        }
+      }
+      return undefined;
+    };
+
     return {
       issuer,
+      ca,
+      svids,
+      gatewayPeer,
       cells,
       envoys: { categoriesSidecar, reviewsSidecar, reviewsGateway, globalGateway },
       urls: {

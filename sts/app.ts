@@ -1,8 +1,8 @@
 // Wires one STS together from a config file: keys, trust, counters, HTTP server, config watch.
 // Used by main.ts and by tests that want an in-process STS.
-import { loadConfigFile, reloadCounts, watchConfigFile, type LoadedConfig } from "./config.ts";
+import { loadConfigFile, reloadCounts, warnInsecure, watchConfigFile, type LoadedConfig } from "./config.ts";
 import type { StsContext, StsState } from "./context.ts";
-import { KeyStore } from "./keys.ts";
+import { KeyStore, assertPrivate } from "./keys.ts";
 import { Metrics } from "./metrics.ts";
 import { startServer } from "./server.ts";
 import { TrustedIssuers } from "./trust.ts";
@@ -16,6 +16,8 @@ export interface RunningSts {
 
 export async function startSts(configPath: string): Promise<RunningSts> {
   let loaded: LoadedConfig = loadConfigFile(configPath);
+  warnInsecure(loaded);
+  if (loaded.config.tls) assertPrivate(loaded.config.tls.keyFile, "TLS private key");
   const keys = await KeyStore.open(loaded.config.keysDir, loaded.config.signingAlg);
   const metrics = new Metrics();
   let state: StsState = { ...loaded, trust: new TrustedIssuers(loaded.config, keys) };
@@ -35,7 +37,12 @@ export async function startSts(configPath: string): Promise<RunningSts> {
     },
   );
   const server = await startServer(ctx, loaded.config.port, loaded.config.host ?? "127.0.0.1");
-  logger.info("listening", { port: server.port, cell: loaded.config.cell, namespace: loaded.config.namespace });
+  const c = loaded.config;
+  const identity = c.peerIdentity === "xfcc" ? "xfcc" : c.tls ? "mtls" : "none";
+  if (identity === "none") {
+    logger.warn("no caller authentication: neither tls nor peerIdentity xfcc is configured; /token, /authorize and /admin refuse every request");
+  }
+  logger.info("listening", { port: server.port, cell: c.cell, namespace: c.namespace, scheme: c.tls ? "https" : "http", peerIdentity: identity });
   return {
     port: server.port,
     ctx,

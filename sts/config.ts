@@ -16,14 +16,33 @@ export interface TrustedPeer {
 
 export interface GlobalJwksConfig {
   issuer: string;
+  /** An edge token's `aud` must contain one of these. */
+  audiences: string[];
   uri?: string;
   jwks?: { keys: Record<string, unknown>[] };
+}
+
+export interface TlsConfig {
+  certFile: string;
+  keyFile: string;
+  caFile: string;
+}
+
+export interface ExchangeAllowance {
+  workload: string;
+  audiences: string[];
 }
 
 export interface StsConfig {
   version: "v1";
   cell: string;
   namespace: string;
+  trustDomain: string;
+  /** Mutual TLS terminated by the STS itself; the caller is the peer certificate's URI SAN. */
+  tls?: TlsConfig;
+  /** "tls" (default, needs `tls`) or "xfcc" (plain HTTP behind the STS's own sidecar). */
+  peerIdentity: "tls" | "xfcc";
+  tokenExchange: { allowed?: ExchangeAllowance[] };
   port: number;
   /** Listen address; 127.0.0.1 unless a pod must accept traffic on its own IP. */
   host?: string;
@@ -42,11 +61,14 @@ export interface StsConfig {
   enableAuthorization: boolean;
   allowTokenWithoutSubject: boolean;
   enableAdminEndpoints: boolean;
+  adminPrincipals: string[];
+  insecureAcknowledgements: string[];
   OPAQueryPrefix: string;
   opa: { url: string; timeoutMs: number; includeRawToken: boolean };
   unsecuredPaths: string[];
   decisionTtlSeconds: number;
   configPollMs: number;
+  limits: { maxBodyBytes: number; headersTimeoutMs: number; requestTimeoutMs: number; idleTimeoutMs: number; maxConnections: number };
 }
 
 /** A validated config plus values derived from it once. */
@@ -61,9 +83,26 @@ const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false });
 const validateSchema = ajv.compile(schema);
 
 // These shape the process (socket, key material, identity); changing them needs a restart.
-const RESTART_ONLY = ["cell", "namespace", "port", "host", "keysDir", "signingAlg"] as const;
+const RESTART_ONLY = ["cell", "namespace", "port", "host", "keysDir", "signingAlg", "trustDomain", "tls", "peerIdentity", "limits"] as const;
 
 export class ConfigError extends Error {}
+
+/** Validation switches that are on by default; turning one off needs an acknowledgement. */
+export const SECURITY_SWITCHES = ["enableSignatureValidation", "enableIssuerValidation", "enableAudienceValidation", "enableAuthorization"] as const;
+
+// Random paths: a pattern that matches one of them opens (nearly) every path.
+const rnd = () => Math.random().toString(36).slice(2, 10);
+const PROBES = [`/${rnd()}`, `/${rnd()}/${rnd()}`, `/${rnd()}-${rnd()}/${rnd()}.${rnd()}/x`];
+function isCatchAll(re: RegExp): boolean {
+  return PROBES.some((p) => re.test(p));
+}
+
+/** What a config deliberately weakens (logged as a warning on every load). */
+export function insecureSwitches(config: StsConfig, unsecured: RegExp[]): string[] {
+  const out: string[] = SECURITY_SWITCHES.filter((sw) => config[sw] === false);
+  if (unsecured.some(isCatchAll)) out.push("unsecuredPathsCatchAll");
+  return out;
+}
 
 /** Validates a parsed config object; throws ConfigError with every reason. */
 export function parseConfig(raw: unknown): LoadedConfig {
@@ -84,6 +123,28 @@ export function parseConfig(raw: unknown): LoadedConfig {
   for (const peer of config.trustedPeers) {
     if (seen.has(peer.cell)) throw new ConfigError(`trustedPeers: cell ${peer.cell} listed twice`);
     seen.add(peer.cell);
+  }
+  if (config.enableAdminEndpoints && config.adminPrincipals.length === 0) {
+    throw new ConfigError("enableAdminEndpoints needs adminPrincipals: the SPIFFE IDs allowed to call /admin/*");
+  }
+  const acknowledged = new Set(config.insecureAcknowledgements);
+  for (const sw of SECURITY_SWITCHES) {
+    if (config[sw] === false && !acknowledged.has(sw)) {
+      throw new ConfigError(`${sw} is false: refused unless insecureAcknowledgements lists "${sw}"`);
+    }
+  }
+  const catchAll = config.unsecuredPaths.filter((_, i) => isCatchAll(unsecured[i]));
+  if (catchAll.length > 0 && !acknowledged.has("unsecuredPathsCatchAll")) {
+    throw new ConfigError(`unsecuredPaths ${JSON.stringify(catchAll)} match every path: refused unless insecureAcknowledgements lists "unsecuredPathsCatchAll"`);
+  }
+  if (config.peerIdentity === "xfcc" && config.tls) {
+    throw new ConfigError('peerIdentity "xfcc" runs plain HTTP behind the sidecar: remove tls, or use peerIdentity "tls"');
+  }
+  const known = new Set([config.cell, ...config.trustedPeers.map((p) => p.cell)]);
+  for (const a of config.tokenExchange.allowed ?? []) {
+    for (const cell of a.audiences) {
+      if (!known.has(cell)) throw new ConfigError(`tokenExchange.allowed: ${cell} is neither this cell nor a trusted peer`);
+    }
   }
   return { config, unsecured };
 }
@@ -107,8 +168,10 @@ export function parseConfigText(text: string, path: string): LoadedConfig {
     throw new ConfigError(`config is not valid JSON: ${(e as Error).message}`);
   }
   const loaded = parseConfig(raw);
-  // A relative keysDir is relative to the config file, not to wherever the process started.
+  // A relative keysDir (or TLS file) is relative to the config file, not to wherever the process started.
   loaded.config.keysDir = resolve(dirname(path), loaded.config.keysDir);
+  const tls = loaded.config.tls;
+  if (tls) loaded.config.tls = { certFile: resolve(dirname(path), tls.certFile), keyFile: resolve(dirname(path), tls.keyFile), caFile: resolve(dirname(path), tls.caFile) };
   return loaded;
 }
 
@@ -142,7 +205,7 @@ export function watchConfigFile(
       return;
     }
     const old = current().config;
-    const changed = RESTART_ONLY.filter((k) => old[k] !== next.config[k]);
+    const changed = RESTART_ONLY.filter((k) => JSON.stringify(old[k]) !== JSON.stringify(next.config[k]));
     if (changed.length > 0) {
       logger.warn("config reload rejected; keeping the previous config", {
         reason: `fields need a restart: ${changed.join(", ")}`,
@@ -153,6 +216,7 @@ export function watchConfigFile(
     applied++;
     onChange(next);
     logger.info("config reloaded", { cell: next.config.cell });
+    warnInsecure(next);
   };
 
   // Reads when two looks one settle period apart agree on size, mtime and content.
@@ -185,6 +249,12 @@ export function watchConfigFile(
   };
 }
 
+/** Logs a warning naming every weakened security switch; called on every load. */
+export function warnInsecure(loaded: LoadedConfig): void {
+  const weakened = insecureSwitches(loaded.config, loaded.unsecured);
+  if (weakened.length > 0) logger.warn("insecure configuration: security switches weakened", { switches: weakened });
+}
+
 function safeRead(path: string): string | undefined {
   try {
     return readFileSync(path, "utf8");
@@ -195,6 +265,14 @@ function safeRead(path: string): string | undefined {
 
 let applied = 0;
 let rejected = 0;
+/** The destination cells `workload` (a service account of this cell) may request tokens for. */
+export function allowedAudiences(config: StsConfig, workload: string): Set<string> {
+  const rules = config.tokenExchange.allowed ?? [{ workload: "*", audiences: [config.cell, ...config.trustedPeers.map((p) => p.cell)] }];
+  const out = new Set<string>();
+  for (const r of rules) if (r.workload === "*" || r.workload === workload) for (const a of r.audiences) out.add(a);
+  return out;
+}
+
 /** Counts for /metrics. */
 export function reloadCounts(): { applied: number; rejected: number } {
   return { applied, rejected };

@@ -4,6 +4,9 @@ import { randomUUID } from "node:crypto";
 import { SignJWT, type JWTPayload } from "jose";
 import type { HttpResult, StsContext } from "./context.ts";
 import { cellAudience, TokenRejected } from "./trust.ts";
+import { allowedAudiences } from "./config.ts";
+import type { SpiffeId } from "./identity.ts";
+import { firstError, validateTokenForm } from "./schemas.ts";
 import { TOKEN_HELP, TOKEN_REQUESTS } from "./metrics.ts";
 import { logger } from "./log.ts";
 
@@ -12,9 +15,10 @@ export const TOKEN_TYPE_JWT = "urn:ietf:params:oauth:token-type:jwt";
 
 type OAuthError = "invalid_request" | "invalid_grant" | "invalid_target" | "unsupported_grant_type";
 
-// Claims that describe the subject token itself rather than the user; they are never carried.
-const NOT_CARRIED = new Set(["iss", "aud", "exp", "iat", "nbf", "jti", "act", "cell"]);
-const WORKLOAD = /^[A-Za-z0-9]([A-Za-z0-9._-]{0,126}[A-Za-z0-9])?$/;
+// Claims that describe the subject token itself, or who may present it, rather than the user;
+// they are never carried. (`act` is rebuilt; an edge token's act/may_act/cnf/cell are identity
+// claims a user's IdP might let users set.)
+const NOT_CARRIED = new Set(["iss", "aud", "exp", "iat", "nbf", "jti", "act", "may_act", "cnf", "cell"]);
 const MAX_ACT_DEPTH = 16;
 const NO_STORE = { "cache-control": "no-store", pragma: "no-cache" };
 
@@ -30,7 +34,11 @@ function actDepth(act: unknown): number {
   return depth;
 }
 
-export async function exchangeToken(ctx: StsContext, contentType: string, rawBody: string): Promise<HttpResult> {
+/**
+ * `caller` is the authenticated mTLS peer (checked to be of our trust domain and namespace): the
+ * requesting workload is its service account, never a request parameter.
+ */
+export async function exchangeToken(ctx: StsContext, caller: SpiffeId, contentType: string, rawBody: string): Promise<HttpResult> {
   const { config, trust } = ctx.state();
   if (!/^application\/x-www-form-urlencoded\b/i.test(contentType)) {
     return fail(ctx, "invalid_request", "content type must be application/x-www-form-urlencoded");
@@ -39,12 +47,21 @@ export async function exchangeToken(ctx: StsContext, contentType: string, rawBod
   for (const name of ["grant_type", "subject_token", "subject_token_type", "audience", "source_workload"]) {
     if (form.getAll(name).length > 1) return fail(ctx, "invalid_request", `parameter ${name} given more than once`);
   }
+  const seen = new Set<string>();
+  for (const k of form.keys()) {
+    if (seen.has(k)) return fail(ctx, "invalid_request", "a parameter is given more than once");
+    seen.add(k);
+  }
+  if (!validateTokenForm(Object.fromEntries(form))) return fail(ctx, "invalid_request", firstError(validateTokenForm));
   const grantType = form.get("grant_type");
   if (!grantType) return fail(ctx, "invalid_request", "grant_type is required");
   if (grantType !== GRANT_TOKEN_EXCHANGE) return fail(ctx, "unsupported_grant_type", "only token exchange is supported");
 
-  const workload = form.get("source_workload");
-  if (!workload || !WORKLOAD.test(workload)) return fail(ctx, "invalid_request", "source_workload is required and must be a workload name");
+  const workload = caller.serviceAccount;
+  const claimed = form.get("source_workload");
+  if (claimed !== null && claimed !== workload) {
+    return fail(ctx, "invalid_request", "source_workload does not match the authenticated caller");
+  }
 
   const audienceCell = form.get("audience");
   if (!audienceCell) return fail(ctx, "invalid_request", "audience is required");
@@ -52,6 +69,9 @@ export async function exchangeToken(ctx: StsContext, contentType: string, rawBod
   if (audienceCell === config.cell) dstNamespace = config.namespace;
   else dstNamespace = config.trustedPeers.find((p) => p.cell === audienceCell)?.namespace;
   if (!dstNamespace) return fail(ctx, "invalid_target", "audience is not a known cell");
+  if (!allowedAudiences(config, workload).has(audienceCell)) {
+    return fail(ctx, "invalid_target", "this workload may not request tokens for that audience");
+  }
   const dstAudience = cellAudience(audienceCell, dstNamespace);
 
   const now = Math.floor(Date.now() / 1000);
@@ -63,21 +83,26 @@ export async function exchangeToken(ctx: StsContext, contentType: string, rawBod
     const tokenType = form.get("subject_token_type");
     if (tokenType !== TOKEN_TYPE_JWT) return fail(ctx, "invalid_request", `subject_token_type must be ${TOKEN_TYPE_JWT}`);
     let subject: JWTPayload;
+    let fromCell: boolean;
     try {
-      subject = (await trust.verify(subjectToken)).payload;
+      const verified = await trust.verify(subjectToken);
+      subject = verified.payload;
+      fromCell = !verified.global;
     } catch (e) {
       const why = e instanceof TokenRejected ? e : new TokenRejected("malformed", "token could not be verified");
       return fail(ctx, "invalid_grant", `subject token rejected: ${why.reason}: ${why.message}`);
     }
     if (typeof subject.sub !== "string" || subject.sub === "") return fail(ctx, "invalid_grant", "subject token has no sub");
-    if (subject.act !== undefined && (typeof subject.act !== "object" || subject.act === null)) {
+    // Only a cell token's act is a delegation chain we (or a peer STS) recorded; an edge token's is not.
+    const priorAct = fromCell ? subject.act : undefined;
+    if (priorAct !== undefined && (typeof priorAct !== "object" || priorAct === null || Array.isArray(priorAct))) {
       return fail(ctx, "invalid_grant", "subject token act claim is not an object");
     }
-    if (actDepth(subject.act) >= MAX_ACT_DEPTH) return fail(ctx, "invalid_grant", "delegation chain too long");
+    if (actDepth(priorAct) >= MAX_ACT_DEPTH) return fail(ctx, "invalid_grant", "delegation chain too long");
     claims = {};
     for (const [k, v] of Object.entries(subject)) if (!NOT_CARRIED.has(k)) claims[k] = v;
-    // RFC 8693 §4.1: the newest actor is outermost; earlier actors nest inside it.
-    claims.act = subject.act ? { sub: trust.ownIssuer, act: subject.act } : { sub: trust.ownIssuer };
+    // RFC 8693 §4.1: the newest actor (the calling workload) is outermost; earlier actors nest inside it.
+    claims.act = priorAct ? { sub: caller.id, act: priorAct } : { sub: caller.id };
     // A derived token never outlives the token it came from.
     exp = Math.min(exp, subject.exp as number);
     if (exp <= now) return fail(ctx, "invalid_grant", "subject token rejected: expired: token expired");
@@ -87,6 +112,8 @@ export async function exchangeToken(ctx: StsContext, contentType: string, rawBod
     claims = { sub: `${config.cell}/${workload}` };
   }
   claims.cell = { name: config.cell, workload };
+  // Sender constraint (RFC 7800 confirmation): only this workload may present the token.
+  claims.cnf = { spiffe_id: caller.id };
 
   const signer = ctx.keys.signingKey();
   const jti = randomUUID();
@@ -100,7 +127,7 @@ export async function exchangeToken(ctx: StsContext, contentType: string, rawBod
     .sign(signer.key);
 
   ctx.metrics.inc(TOKEN_REQUESTS, TOKEN_HELP, { result: "issued" });
-  logger.info("token issued", { jti, aud: dstAudience, sub: claims.sub, workload, expiresIn: exp - now });
+  logger.info("token issued", { jti, aud: dstAudience, sub: claims.sub, caller: caller.id, expiresIn: exp - now });
   return {
     status: 200,
     headers: NO_STORE,

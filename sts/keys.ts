@@ -1,7 +1,7 @@
 // The cell's signing keys: created on first start, persisted in keysDir, rotated in three
 // states. The JWKS always publishes previous, current and next, so a peer that cached it
 // before a rotation already knows the key that signs after it.
-import { mkdirSync, readFileSync, writeFileSync, renameSync, existsSync, chmodSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync, renameSync, existsSync, chmodSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { generateKeyPair, exportJWK, importJWK, calculateJwkThumbprint, type JWK, type CryptoKey } from "jose";
@@ -41,6 +41,14 @@ async function newKey(alg: SigningAlg, state: KeyState): Promise<StoredKey> {
   return { kid, alg, state, createdAt: new Date().toISOString(), privateJwk };
 }
 
+/** Throws when a private key file is readable (or writable) by group or others. */
+export function assertPrivate(path: string, what: string): void {
+  const mode = statSync(path).mode & 0o777;
+  if (mode & 0o077) {
+    throw new Error(`${what} ${path} has mode 0${mode.toString(8)}: readable by group or others; refusing it (chmod 600, and replace the keys if others could read them)`);
+  }
+}
+
 export class KeyStore {
   private keys: StoredKey[];
   private signer: SigningKey | undefined;
@@ -52,10 +60,20 @@ export class KeyStore {
     this.keys = keys;
   }
 
-  /** Opens the key directory, creating it and a current + next key on first start. */
+  /**
+   * Opens the key directory, creating it and a current + next key on first start. A key
+   * directory open to group or others is narrowed to 0700 with a warning; a signing-keys file
+   * readable by group or others is refused (its keys may have leaked: make new ones).
+   */
   static async open(dir: string, alg: SigningAlg): Promise<KeyStore> {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const dirMode = statSync(dir).mode & 0o777;
+    if (dirMode & 0o077) {
+      chmodSync(dir, 0o700);
+      logger.warn("key directory was open to group or others; mode set to 0700", { dir, was: dirMode.toString(8) });
+    }
     const path = join(dir, FILE);
+    if (existsSync(path)) assertPrivate(path, "signing keys file");
     if (!existsSync(path)) {
       const store = new KeyStore(dir, [await newKey(alg, "current"), await newKey(alg, "next")]);
       store.persist();

@@ -1,43 +1,27 @@
-// node:http routing for the STS endpoints. Binds 127.0.0.1 unless configured otherwise; bodies are capped; every
-// answer is JSON (or Prometheus text) and never echoes a token or a stack trace.
+// The STS's HTTP(S) server on fastify. Binds 127.0.0.1 unless configured otherwise. With `tls`
+// it terminates mutual TLS (client certificate required on every connection). Limits hold on
+// every socket: body size (413), header, request and idle timeouts (checked every 250 ms, not
+// Node's default 30 s), TLS handshake timeout, and a connection cap. Every answer is JSON (or
+// Prometheus text) and never echoes a token or a stack trace; logs are pino JSON without tokens.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
+import { readFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
+import Fastify, { LogController, type FastifyReply, type FastifyRequest } from "fastify";
 import type { HttpResult, StsContext } from "./context.ts";
 import { exchangeToken } from "./exchange.ts";
 import { authorize } from "./authorize.ts";
 import { serveJwks } from "./jwks.ts";
 import { opaHealthy } from "./opa.ts";
-import { logger } from "./log.ts";
+import { logger, pinoLogger } from "./log.ts";
+import { callerOf, type SpiffeId } from "./identity.ts";
 
-const MAX_BODY = 64 * 1024;
-
-class BodyTooLarge extends Error {}
-
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on("data", (c: Buffer) => {
-      size += c.length;
-      if (size > MAX_BODY) {
-        reject(new BodyTooLarge());
-        req.destroy();
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
-    req.on("error", reject);
-  });
-}
-
-function send(res: ServerResponse, result: HttpResult): void {
-  const body = typeof result.body === "string" ? result.body : JSON.stringify(result.body);
-  res.writeHead(result.status, {
-    "content-type": typeof result.body === "string" ? "text/plain; version=0.0.4" : "application/json",
-    ...result.headers,
-  });
-  res.end(body);
+function reply(r: FastifyReply, result: HttpResult): FastifyReply {
+  const isText = typeof result.body === "string";
+  r.code(result.status);
+  r.header("content-type", result.headers?.["content-type"] ?? (isText ? "text/plain; version=0.0.4" : "application/json"));
+  for (const [k, v] of Object.entries(result.headers ?? {})) if (k !== "content-type") r.header(k, v);
+  return r.send(isText ? result.body : JSON.stringify(result.body));
 }
 
 async function readiness(ctx: StsContext): Promise<HttpResult> {
@@ -52,44 +36,35 @@ async function readiness(ctx: StsContext): Promise<HttpResult> {
   return { status: keys && opa ? 200 : 503, body: { ready: keys && opa, keys, opa } };
 }
 
-async function route(ctx: StsContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const path = (req.url ?? "/").split("?")[0];
-  const method = req.method ?? "GET";
-  const contentType = String(req.headers["content-type"] ?? "");
-  const only = (m: string) => {
-    if (method === m) return true;
-    send(res, { status: 405, body: { error: "method_not_allowed" }, headers: { allow: m } });
-    return false;
-  };
-  switch (path) {
-    case "/.well-known/jwks.json":
-      if (only("GET")) {
-        ctx.metrics.inc("sts_jwks_requests_total", "JWKS documents served.");
-        serveJwks(ctx.keys, res);
-      }
-      return;
-    case "/healthz":
-      if (only("GET")) send(res, { status: 200, body: { status: "ok" } });
-      return;
-    case "/readyz":
-      if (only("GET")) send(res, await readiness(ctx));
-      return;
-    case "/metrics":
-      if (only("GET")) send(res, { status: 200, body: ctx.metrics.render() });
-      return;
-    case "/token":
-      if (only("POST")) send(res, await exchangeToken(ctx, contentType, await readBody(req)));
-      return;
-    case "/authorize":
-      if (only("POST")) send(res, await authorize(ctx, contentType, await readBody(req)));
-      return;
-    case "/admin/rotate":
-      if (!ctx.state().config.enableAdminEndpoints) break;
-      if (only("POST")) send(res, { status: 200, body: { kid: await ctx.keys.rotate() } });
-      return;
+/**
+ * The authenticated caller, or the answer refusing it: 401 invalid_client when nobody is
+ * authenticated (no mTLS, no XFCC), 403 unauthorized_client for a SPIFFE ID that is not of our
+ * trust domain and namespace (or, for /admin/*, not in adminPrincipals).
+ */
+function authenticate(ctx: StsContext, req: IncomingMessage, path: string): SpiffeId | HttpResult {
+  const { config } = ctx.state();
+  let caller = callerOf(req.socket, req.headers, {
+    mode: config.peerIdentity,
+    tls: !!config.tls,
+    trustDomain: config.trustDomain,
+    namespace: config.namespace,
+  });
+  // /admin/*: only the allowlisted principals (issue 10 item 8), whatever their namespace.
+  if (path.startsWith("/admin/") && caller.kind !== "unauthenticated") {
+    const id = caller.kind === "ok" ? caller.spiffe.id : caller.id;
+    if (!id || !config.adminPrincipals.includes(id)) caller = { kind: "unauthorized", reason: "caller is not in adminPrincipals", id };
+    else if (caller.kind === "unauthorized") return { id, trustDomain: "", namespace: "", serviceAccount: "" };
   }
-  send(res, { status: 404, body: { error: "not_found" } });
+  if (caller.kind === "ok") return caller.spiffe;
+  ctx.metrics.inc("sts_callers_refused_total", "Requests refused because the caller was not authenticated or not allowed.", { reason: caller.kind });
+  logger.info("caller refused", { path, reason: caller.reason, principal: caller.kind === "unauthorized" ? caller.id : undefined });
+  const extra = path === "/authorize" ? { allow: false, status: "BAD_REQUEST", ttlSeconds: 0 } : {};
+  return caller.kind === "unauthenticated"
+    ? { status: 401, body: { error: "invalid_client", ...extra } }
+    : { status: 403, body: { error: "unauthorized_client", ...extra } };
 }
+
+type Handler = (req: FastifyRequest, body: string) => Promise<HttpResult> | HttpResult;
 
 export interface RunningServer {
   server: Server;
@@ -97,33 +72,120 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export function startServer(ctx: StsContext, port: number, host = "127.0.0.1"): Promise<RunningServer> {
-  const server = createServer((req, res) => {
-    route(ctx, req, res).catch((e) => {
-      if (e instanceof BodyTooLarge) {
-        if (!res.headersSent) send(res, { status: 413, body: { error: "invalid_request", error_description: "body too large" } });
-        return;
+export async function startServer(ctx: StsContext, port: number, host = "127.0.0.1"): Promise<RunningServer> {
+  const { config } = ctx.state();
+  const limits = config.limits;
+  const httpOptions = {
+    requestTimeout: limits.requestTimeoutMs,
+    headersTimeout: limits.headersTimeoutMs,
+    keepAliveTimeout: limits.idleTimeoutMs,
+    // Node checks header/request timeouts on this interval (default 30 s, which let slow sockets live ~19 s).
+    connectionsCheckingInterval: 250,
+    maxHeaderSize: 16 * 1024,
+  };
+  const app = Fastify({
+    loggerInstance: pinoLogger,
+    // No per-request lines from fastify (a URL may carry a token); handlers log what matters.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: limits.maxBodyBytes,
+    return503OnClosing: true,
+    serverFactory: (handler) => {
+      // With tls: HTTPS, a client certificate from our CA required on every connection (JWKS and
+      // health included). Without: plain HTTP (behind a sidecar in xfcc mode).
+      const server: Server = config.tls
+        ? (createHttpsServer(
+            {
+              ...httpOptions,
+              cert: readFileSync(config.tls.certFile),
+              key: readFileSync(config.tls.keyFile),
+              ca: readFileSync(config.tls.caFile),
+              requestCert: true,
+              rejectUnauthorized: true,
+              minVersion: "TLSv1.2",
+              handshakeTimeout: limits.headersTimeoutMs,
+            },
+            handler,
+          ) as unknown as Server)
+        : createServer(httpOptions, handler);
+      // Idle sockets (no bytes either way) are closed; the cap refuses connections beyond it.
+      server.setTimeout(limits.idleTimeoutMs);
+      server.maxConnections = limits.maxConnections;
+      return server;
+    },
+  });
+
+  // Bodies are read as text (up to bodyLimit, else 413) whatever the content type; each
+  // endpoint checks its content type and validates its body against a JSON Schema itself, so
+  // that every refusal keeps the endpoint's own error shape.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser("*", { parseAs: "string" }, (_req, body, done) => done(null, body));
+
+  const routes: Record<string, { method: string; handler: Handler }> = {
+    "/.well-known/jwks.json": {
+      method: "GET",
+      handler: () => {
+        ctx.metrics.inc("sts_jwks_requests_total", "JWKS documents served.");
+        return serveJwks(ctx.keys);
+      },
+    },
+    "/healthz": { method: "GET", handler: () => ({ status: 200, body: { status: "ok" } }) },
+    "/readyz": { method: "GET", handler: () => readiness(ctx) },
+    "/metrics": { method: "GET", handler: () => ({ status: 200, body: ctx.metrics.render() }) },
+    "/token": {
+      method: "POST",
+      handler: (req, body) => {
+        const caller = authenticate(ctx, req.raw, "/token");
+        return "id" in caller ? exchangeToken(ctx, caller, String(req.headers["content-type"] ?? ""), body) : caller;
+      },
+    },
+    "/authorize": {
+      method: "POST",
+      handler: (req, body) => {
+        const caller = authenticate(ctx, req.raw, "/authorize");
+        return "id" in caller ? authorize(ctx, caller, String(req.headers["content-type"] ?? ""), body) : caller;
+      },
+    },
+    "/admin/rotate": {
+      method: "POST",
+      handler: async (req) => {
+        if (!ctx.state().config.enableAdminEndpoints) return { status: 404, body: { error: "not_found" } };
+        const caller = authenticate(ctx, req.raw, "/admin/rotate");
+        if (!("id" in caller)) return caller;
+        const kid = await ctx.keys.rotate();
+        logger.warn("signing key rotated by admin request", { caller: caller.id, kid });
+        return { status: 200, body: { kid } };
+      },
+    },
+  };
+  for (const [path, route] of Object.entries(routes)) {
+    app.all(path, async (req, r) => {
+      if (req.method !== route.method && !(route.method === "GET" && req.method === "HEAD")) {
+        return reply(r, { status: 405, body: { error: "method_not_allowed" }, headers: { allow: route.method } });
       }
-      logger.error("request failed", { path: (req.url ?? "").split("?")[0], reason: (e as Error).message });
-      if (!res.headersSent) send(res, { status: 500, body: { error: "server_error" } });
-      else res.destroy();
+      return reply(r, await route.handler(req, typeof req.body === "string" ? req.body : ""));
     });
+  }
+  app.setNotFoundHandler((_req, r) => reply(r, { status: 404, body: { error: "not_found" } }));
+  app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, req, r) => {
+    const status = err.statusCode ?? 500;
+    if (status >= 400 && status < 500) {
+      const description = err.code === "FST_ERR_CTP_BODY_TOO_LARGE" ? "body too large" : "malformed request";
+      return reply(r, { status, body: { error: "invalid_request", error_description: description } });
+    }
+    logger.error("request failed", { path: req.url, reason: err.message });
+    return reply(r, { status: 500, body: { error: "server_error" } });
   });
-  server.requestTimeout = 10_000;
-  server.headersTimeout = 5_000;
-  return new Promise((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(port, host, () => {
-      const bound = (server.address() as AddressInfo).port;
-      resolve({
-        server,
-        port: bound,
-        close: () =>
-          new Promise<void>((r) => {
-            server.close(() => r());
-            server.closeAllConnections();
-          }),
-      });
-    });
-  });
+
+  await app.listen({ port, host });
+  const server = app.server as Server;
+  return {
+    server,
+    port: (server.address() as AddressInfo).port,
+    close: async () => {
+      server.closeAllConnections?.();
+      await app.close();
+    },
+  };
 }
+
+export type { ServerResponse };

@@ -1,8 +1,13 @@
 // The issuers this cell trusts (the global issuer, peer cells' STSs, itself) and the one
 // function that verifies a token against them: signature, issuer, time with clock skew, audience.
+import { readFileSync } from "node:fs";
+import { request as httpsRequest } from "node:https";
+import type { PeerCertificate } from "node:tls";
+import { uriSans } from "./identity.ts";
 import {
   createLocalJWKSet,
   createRemoteJWKSet,
+  customFetch,
   decodeJwt,
   decodeProtectedHeader,
   jwtVerify,
@@ -23,6 +28,7 @@ export type RejectReason =
   | "not_yet_valid"
   | "missing_claim"
   | "wrong_audience"
+  | "cell_mismatch"
   | "jwks_unavailable";
 
 export class TokenRejected extends Error {
@@ -36,11 +42,14 @@ export interface Verified {
   issuer: string;
   /** Issued by the global (edge) issuer rather than by a cell's STS. */
   global: boolean;
+  /** The cell of a cell STS issuer (from the verified issuer, never from a claim). */
+  cell?: { name: string; namespace: string };
 }
 
 interface Issuer {
   getKey: JWTVerifyGetKey;
   global: boolean;
+  cell?: { name: string; namespace: string };
 }
 
 // Asymmetric algorithms only: `none` and HMAC (key confusion with a public key) are refused.
@@ -54,12 +63,63 @@ export function cellAudience(cell: string, namespace: string): string {
   return `${cell}.${namespace}`;
 }
 
+const MAX_JWKS_BYTES = 256 * 1024;
+
+/**
+ * A fetch for jose that presents this STS's own certificate (mutual TLS to a peer STS) and
+ * verifies the server against our CA and, instead of a host name, the peer STS's SPIFFE ID.
+ */
+export function mtlsFetch(tls: { cert: string; key: string; ca: string }, expectSpiffeId: string) {
+  return (url: string, options: { headers?: Headers; signal?: AbortSignal }): Promise<Response> =>
+    new Promise((resolve, reject) => {
+      const headers: Record<string, string> = {};
+      options.headers?.forEach((v, k) => (headers[k] = v));
+      const req = httpsRequest(
+        url,
+        {
+          method: "GET",
+          headers,
+          cert: tls.cert,
+          key: tls.key,
+          ca: tls.ca,
+          signal: options.signal,
+          // The peer is known by its SPIFFE ID (as Istio does), not by a DNS name.
+          checkServerIdentity: (_host: string, cert: PeerCertificate) => {
+            const uris = uriSans(cert.subjectaltname);
+            return uris.length === 1 && uris[0] === expectSpiffeId ? undefined : new Error(`peer JWKS server is not ${expectSpiffeId}`);
+          },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          let size = 0;
+          res.on("data", (c: Buffer) => {
+            size += c.length;
+            if (size > MAX_JWKS_BYTES) {
+              req.destroy(new Error("JWKS too large"));
+              return;
+            }
+            chunks.push(c);
+          });
+          res.on("end", () => {
+            const h = new Headers();
+            for (const [k, v] of Object.entries(res.headers)) if (typeof v === "string") h.set(k, v);
+            resolve(new Response(Buffer.concat(chunks), { status: res.statusCode ?? 500, headers: h }));
+          });
+          res.on("error", reject);
+        },
+      );
+      req.on("error", reject);
+      req.end();
+    });
+}
+
 /** A remote JWKS that keeps serving its last good key set when a refetch fails (stale-if-error). */
-function remoteKeys(uri: string, config: StsConfig): JWTVerifyGetKey {
+function remoteKeys(uri: string, config: StsConfig, fetcher?: ReturnType<typeof mtlsFetch>): JWTVerifyGetKey {
   const remote = createRemoteJWKSet(new URL(uri), {
     cacheMaxAge: config.jwksCacheMaxAgeSeconds * 1000,
     cooldownDuration: config.jwksCooldownSeconds * 1000,
     timeoutDuration: config.jwksTimeoutMs,
+    ...(fetcher ? { [customFetch]: fetcher } : {}),
   });
   return async (header, token) => {
     try {
@@ -116,13 +176,23 @@ export class TrustedIssuers {
       const getKey = g.uri ? remoteKeys(g.uri, config) : createLocalJWKSet(g.jwks as JSONWebKeySet);
       this.issuers.set(g.issuer, { getKey, global: true });
     }
+    // Peer STSs are fetched over mutual TLS with our own SVID when the URI is https and we have one.
+    let own: { cert: string; key: string; ca: string } | undefined;
+    if (config.tls) {
+      own = { cert: readFileSync(config.tls.certFile, "utf8"), key: readFileSync(config.tls.keyFile, "utf8"), ca: readFileSync(config.tls.caFile, "utf8") };
+    }
     for (const peer of config.trustedPeers) {
       const iss = stsIssuer(peer.cell, peer.namespace);
       if (iss === this.ownIssuer) continue; // our own keys are authoritative for our issuer
-      this.issuers.set(iss, { getKey: remoteKeys(peer.jwksUri, config), global: false });
+      const fetcher =
+        own && peer.jwksUri.startsWith("https:")
+          ? mtlsFetch(own, `spiffe://${config.trustDomain}/ns/${peer.namespace}/sa/${peer.cell}--sts-service`)
+          : undefined;
+      const cell = { name: peer.cell, namespace: peer.namespace };
+      this.issuers.set(iss, { getKey: remoteKeys(peer.jwksUri, config, fetcher), global: false, cell });
     }
     // Set last, so nothing configured can shadow our own issuer.
-    this.issuers.set(this.ownIssuer, { getKey: selfKeys(keys), global: false });
+    this.issuers.set(this.ownIssuer, { getKey: selfKeys(keys), global: false, cell: { name: config.cell, namespace: config.namespace } });
   }
 
   /** Verifies a compact JWT; throws TokenRejected. Audience: ours, or any for a global token. */
@@ -145,6 +215,7 @@ export class TrustedIssuers {
       ? await this.verifySignature(token, candidates)
       : this.checkTimesOnly(unverified, candidates[0]);
     this.checkAudience(verified);
+    this.checkCell(verified);
     return verified;
   }
 
@@ -157,7 +228,7 @@ export class TrustedIssuers {
           clockTolerance: this.config.clockSkewSeconds,
           requiredClaims: ["exp"],
         });
-        return { payload, issuer: iss, global: issuer.global };
+        return { payload, issuer: iss, global: issuer.global, cell: issuer.cell };
       } catch (e) {
         last = mapJoseError(e);
         // A time failure does not depend on which issuer's key we tried.
@@ -175,14 +246,28 @@ export class TrustedIssuers {
     if (payload.exp + skew <= now) throw new TokenRejected("expired", "token expired");
     if (typeof payload.nbf === "number" && payload.nbf - skew > now) throw new TokenRejected("not_yet_valid", "token nbf is in the future");
     const iss = typeof payload.iss === "string" ? payload.iss : candidate[0];
-    const global = this.issuers.get(iss)?.global ?? false;
-    return { payload, issuer: iss, global };
+    const known = this.issuers.get(iss);
+    return { payload, issuer: iss, global: known?.global ?? false, cell: known?.cell };
   }
 
   private checkAudience(v: Verified): void {
-    if (!this.config.enableAudienceValidation || v.global) return;
+    if (!this.config.enableAudienceValidation) return;
     const aud = v.payload.aud;
     const list = Array.isArray(aud) ? aud : typeof aud === "string" ? [aud] : [];
+    if (v.global) {
+      // An edge token is for this application only when the IdP minted it for one of our audiences.
+      const wanted = this.config.globalJWKS?.audiences ?? [];
+      if (!list.some((a) => wanted.includes(a))) throw new TokenRejected("wrong_audience", "edge token audience is not one of globalJWKS.audiences");
+      return;
+    }
     if (!list.includes(this.ownAudience)) throw new TokenRejected("wrong_audience", `token audience does not include ${this.ownAudience}`);
+  }
+
+  /** A cell token's `cell.name`, when present, must be the cell of the STS that signed it. */
+  private checkCell(v: Verified): void {
+    if (v.global || !v.cell || v.payload.cell === undefined) return;
+    const claim = v.payload.cell as { name?: unknown } | null;
+    const name = claim && typeof claim === "object" && !Array.isArray(claim) ? claim.name : undefined;
+    if (name !== v.cell.name) throw new TokenRejected("cell_mismatch", `token cell claim does not match its issuer's cell ${v.cell.name}`);
   }
 }

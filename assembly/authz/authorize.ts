@@ -34,25 +34,29 @@ export class Authorizer {
     // The calling workload is the verified mTLS peer: the STS/OPA see it as source.principal.
     const peer = s.peerPrincipal();
     const principal = peer !== null ? peer : "";
-    const key = tokenText + "\n" + principal + "\n" + s.req.method() + "\n" + s.req.path() + "\n" + (host !== null ? host : "") + "\n" + fwd;
+    // The policy sees the normalised path; the raw path and the query (token parameters removed)
+    // travel beside it.
+    const path = s.req.normalized()!;
+    const rawPath = s.req.rawPath();
+    const query = s.req.query(s.tokenParams());
+    const key = tokenText + "\n" + principal + "\n" + s.req.method() + "\n" + path + "\n" + rawPath + "\n" + query + "\n" + (host !== null ? host : "") + "\n" + fwd;
     const now = nowSeconds();
     const cached = s.cellauth.decisions.get(key, now);
     if (cached !== null) {
       s.cellauth.stats!.event(Event.AuthzCacheHit);
-      return this.decided(cached.value.allow, rid, tokenText);
+      return this.decided(cached.value.allow);
     }
     const body = "{\"requestId\":" + jsonQuote(rid !== null ? rid : "") +
       ",\"source\":{\"principal\":" + jsonQuote(principal) + "}" +
       ",\"destination\":{\"cellName\":" + jsonQuote(c.cell) + ",\"workload\":" + jsonQuote(c.workload) + "}" +
-      ",\"requestContext\":{\"host\":" + jsonQuote(host !== null ? host : "") + ",\"path\":" + jsonQuote(s.req.path()) +
+      ",\"requestContext\":{\"host\":" + jsonQuote(host !== null ? host : "") + ",\"path\":" + jsonQuote(path) +
+      ",\"rawPath\":" + jsonQuote(rawPath) + ",\"query\":" + jsonQuote(query) +
       ",\"method\":" + jsonQuote(s.req.method()) + ",\"protocol\":\"HTTP/1.1\"}" +
       ",\"requestHeaders\":{" + fwd + "},\"jwt\":" + jsonQuote(tokenText) + "}";
     const call = post(a.cluster, a.authority, a.path, "application/json", body, a.timeoutMs);
     if (call == 0) return this.unavailable();
     s.cellauth.track(call, CallKind.Authorize, s.id);
     s.pendingKey = key;
-    s.pendingRequestId = rid;
-    s.pendingToken = tokenText;
     return s.pause();
   }
 
@@ -79,14 +83,13 @@ export class Authorizer {
         s.cellauth.decisions.set(s.pendingKey, new Decision(allow, st !== null && st.kind == JsonKind.String ? st.str : ""), until);
       }
     }
-    return this.decided(allow, s.pendingRequestId, s.pendingToken);
+    return this.decided(allow);
   }
 
-  private decided(allow: bool, rid: string | null, token: string): i32 {
+  private decided(allow: bool): i32 {
     const s = this.s;
     if (!allow) return s.reject(Status.AuthzDenied);
     s.cellauth.stats!.event(Event.AuthzAllowed);
-    s.rememberUser(rid, token);
     return s.allow();
   }
 

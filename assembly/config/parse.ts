@@ -4,9 +4,10 @@ import { JsonValue, JsonKind, parseJson, lastJsonError } from "../util/json";
 import { HeaderName } from "../host/headers";
 import { PathMatcher, lastPathError } from "../rules/path";
 import { Reader, isHeaderName } from "./reader";
+import { splitUrl, discoveryPath } from "../jwks/discovery";
 import {
   Config, JwtRule, RemoteJwks, Rule, FromHeader, ClaimToHeader, Authorization, TokenExchange, Destination,
-  Mode, CryptoPath, Requirement,
+  Mode, CryptoPath, Requirement, Location, LocationKind,
 } from "./types";
 
 export class ParseResult {
@@ -21,8 +22,8 @@ const TOP = ["version", "cell", "namespace", "trustDomain", "mode", "workload", 
   "authorization", "tokenExchange", "userContext"];
 const RULE_FIELDS = ["name", "issuer", "audiences", "subjects", "algorithms", "jwks", "remoteJwks", "fromHeaders",
   "fromParams", "fromCookies", "forwardOriginalToken", "outputPayloadToHeader", "outputClaimToHeaders",
-  "clockSkewSeconds", "requireExpiration", "maxLifetimeSeconds", "boundToPeer"];
-const ALGS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA", "HS256", "HS384", "HS512"];
+  "clockSkewSeconds", "requireExpiration", "maxLifetimeSeconds", "boundToPeer", "rejectIatInFuture"];
+const ALGS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA", "HS256", "HS384", "HS512"];
 const REQUIREMENTS = ["required", "allowMissing", "allowMissingOrFailed", "none"];
 const I64_MAX: i64 = 9007199254740991;
 const STS_ISSUER = "--sts-service.";
@@ -62,7 +63,8 @@ export function parseConfig(text: string): ParseResult {
 
   const limits = root.get("limits");
   if (limits !== null && r.object(limits, "config.limits", ["maxTokenBytes", "maxJsonDepth"])) {
-    c.maxTokenBytes = <i32>r.int(limits, "maxTokenBytes", "config.limits", 8192, 64, 65536);
+    // Default: what Envoy's default max_request_headers_kb (60) lets through; up to its 8 MiB cap.
+    c.maxTokenBytes = <i32>r.int(limits, "maxTokenBytes", "config.limits", 61440, 64, 8388608);
     c.maxJsonDepth = <i32>r.int(limits, "maxJsonDepth", "config.limits", 16, 2, 64);
   }
   const cache = root.get("tokenCache");
@@ -116,7 +118,12 @@ export function parseConfig(text: string): ParseResult {
   }
 
   if (!r.ok) { res.error = r.error; return res; }
+  if (c.crypto == CryptoPath.Host && allowsNonHostAlg(c)) {
+    res.warnings.push("crypto: host: Envoy's verify_signature has no PS256/PS384/PS512 or EdDSA; tokens with those algorithms are verified by the AssemblyScript verifier");
+  }
   collectOutputHeaders(c);
+  c.defaultRule.locations = locationsOf(c.defaultRule.providers);
+  for (let i = 0; i < c.rules.length; i++) c.rules[i].locations = locationsOf(c.rules[i].providers);
   res.config = c;
   return res;
 }
@@ -144,11 +151,26 @@ function parseJwtRule(r: Reader, v: JsonValue, path: string, index: i32, trustDo
   } else if (remote !== null) {
     const p = path + ".remoteJwks";
     const rj = new RemoteJwks();
-    if (r.object(remote, p, ["cluster", "path", "authority", "cacheDurationSeconds", "timeoutMs", "refetchIntervalMs"])) {
+    if (r.object(remote, p, ["cluster", "path", "authority", "cacheDurationSeconds", "timeoutMs", "refetchIntervalMs",
+      "discovery", "openidConfigurationPath", "jwksCluster"])) {
       rj.cluster = r.str(remote, "cluster", p, "", true, 1);
       rj.path = r.str(remote, "path", p, "/.well-known/jwks.json", false, 1);
       if (r.ok && !rj.path.startsWith("/")) r.fail(p + ".path", "must start with '/'");
-      rj.authority = r.str(remote, "authority", p, rj.cluster);
+      rj.discovery = r.bool(remote, "discovery", p, remote.has("openidConfigurationPath"));
+      let defaultAuthority = rj.cluster;
+      if (r.ok && rj.discovery) {
+        const iss = splitUrl(jr.issuer);
+        if (iss === null) r.fail(p + ".discovery", "needs an http(s) URL issuer (OIDC discovery fetches <issuer>/.well-known/openid-configuration)");
+        else if (remote.has("path")) r.fail(p + ".path", "comes from the discovery document's jwks_uri; set openidConfigurationPath instead");
+        else {
+          defaultAuthority = iss.authority;
+          rj.discoveryPath = r.str(remote, "openidConfigurationPath", p, discoveryPath(iss), false, 1);
+          if (r.ok && !rj.discoveryPath.startsWith("/")) r.fail(p + ".openidConfigurationPath", "must start with '/'");
+        }
+      }
+      rj.jwksCluster = r.str(remote, "jwksCluster", p, rj.cluster, false, 1);
+      if (r.ok && remote.has("jwksCluster") && !rj.discovery) r.fail(p + ".jwksCluster", "needs discovery (without it, cluster serves the keys)");
+      rj.authority = r.str(remote, "authority", p, defaultAuthority);
       rj.cacheDurationSeconds = r.int(remote, "cacheDurationSeconds", p, 300, 1, 86400);
       rj.timeoutMs = <u32>r.int(remote, "timeoutMs", p, 1000, 10, 60000);
       rj.refetchIntervalMs = r.int(remote, "refetchIntervalMs", p, 1000, 100, 3600000);
@@ -190,6 +212,7 @@ function parseJwtRule(r: Reader, v: JsonValue, path: string, index: i32, trustDo
   jr.clockSkewSeconds = r.int(v, "clockSkewSeconds", path, 60, 0, 3600);
   jr.requireExpiration = r.bool(v, "requireExpiration", path, true);
   jr.maxLifetimeSeconds = r.int(v, "maxLifetimeSeconds", path, 0, 0, I64_MAX);
+  jr.rejectIatInFuture = r.bool(v, "rejectIatInFuture", path, false);
   const sts = jr.issuer.indexOf(STS_ISSUER);
   if (sts > 0) {
     const cell = jr.issuer.substring(0, sts);
@@ -216,7 +239,7 @@ function parseRule(r: Reader, v: JsonValue, path: string, all: JwtRule[]): Rule 
   const kinds = (m.has("path") ? 1 : 0) + (m.has("prefix") ? 1 : 0) + (m.has("pathTemplate") ? 1 : 0);
   if (kinds > 1) { r.fail(path + ".match", "use only one of path, prefix, pathTemplate"); return rule; }
   if (m.has("path")) rule.path = PathMatcher.exact(r.str(m, "path", path + ".match", "/"));
-  else if (m.has("prefix")) rule.path = PathMatcher.prefix(r.str(m, "prefix", path + ".match", "/"));
+  else if (m.has("prefix")) rule.path = PathMatcher.segmentPrefix(r.str(m, "prefix", path + ".match", "/"));
   else if (m.has("pathTemplate")) {
     const t = PathMatcher.template(r.str(m, "pathTemplate", path + ".match", "/"));
     if (t === null) r.fail(path + ".match.pathTemplate", lastPathError());
@@ -292,6 +315,16 @@ function parseTokenExchange(r: Reader, v: JsonValue, path: string): TokenExchang
   return t;
 }
 
+const NON_HOST_ALGS = ["PS256", "PS384", "PS512", "EdDSA"];
+function allowsNonHostAlg(c: Config): bool {
+  for (let i = 0; i < c.jwtRules.length; i++) {
+    const algs = c.jwtRules[i].algorithms;
+    if (algs.length == 0) return true;
+    for (let k = 0; k < algs.length; k++) if (NON_HOST_ALGS.includes(algs[k])) return true;
+  }
+  return false;
+}
+
 function isDnsLabel(s: string): bool {
   if (s.length == 0 || s.length > 63) return false;
   for (let i = 0; i < s.length; i++) {
@@ -319,4 +352,29 @@ function collectOutputHeaders(c: Config): void {
     if (p !== null) c.outputHeaders.push(p);
     for (let k = 0; k < jr.outputClaimToHeaders.length; k++) c.outputHeaders.push(jr.outputClaimToHeaders[k].header);
   }
+}
+
+// The distinct token locations of a rule's providers: a header by name (the first prefix given
+// for it wins), a query parameter or a cookie by name. Each carries the jwtRules that declare it.
+function locationsOf(rules: JwtRule[]): Location[] {
+  const out = new Array<Location>();
+  for (let kind = 0; kind < 3; kind++) {
+    for (let i = 0; i < rules.length; i++) {
+      const jr = rules[i];
+      const bit = (<u64>1) << <u64>jr.index;
+      const n = kind == 0 ? jr.fromHeaders.length : kind == 1 ? jr.fromParams.length : jr.fromCookies.length;
+      for (let k = 0; k < n; k++) {
+        const name = kind == 0 ? jr.fromHeaders[k].name.name.toLowerCase() : kind == 1 ? jr.fromParams[k] : jr.fromCookies[k];
+        let found = false;
+        for (let j = 0; j < out.length; j++) {
+          const l = out[j];
+          if (<i32>l.kind == kind && l.name == name) { l.mask |= bit; found = true; break; }
+        }
+        if (found) continue;
+        if (kind == 0) out.push(new Location(LocationKind.Header, jr.fromHeaders[k].name, jr.fromHeaders[k].prefix, name, bit));
+        else out.push(new Location(kind == 1 ? LocationKind.Param : LocationKind.Cookie, null, "", name, bit));
+      }
+    }
+  }
+  return out;
 }

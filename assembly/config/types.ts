@@ -20,6 +20,11 @@ export class RemoteJwks {
   cacheDurationSeconds: i64 = 300;
   timeoutMs: u32 = 1000;
   refetchIntervalMs: i64 = 1000;
+  // OIDC discovery: fetch `discoveryPath` (default <issuer path>/.well-known/openid-configuration)
+  // from `cluster`, check its issuer, then the keys at its jwks_uri through `jwksCluster`.
+  discovery: bool = false;
+  discoveryPath: string = "";
+  jwksCluster: string = "";
 }
 
 export class JwtRule {
@@ -40,6 +45,8 @@ export class JwtRule {
   clockSkewSeconds: i64 = 60;
   requireExpiration: bool = true;
   maxLifetimeSeconds: i64 = 0;
+  // RFC 7519 defines no check on a future iat (nor does jwt_authn); opt in to refuse one.
+  rejectIatInFuture: bool = false;
   // A cell STS issuer (<cell>--sts-service.<ns>): its cell and namespace, else null and "".
   stsCell: string | null = null;
   stsNamespace: string = "";
@@ -50,11 +57,20 @@ export class JwtRule {
   peerPrefix: string = "";
 }
 
+export const enum LocationKind { Header = 0, Param = 1, Cookie = 2 }
+
+// One place a token may be, shared by every jwtRule that names it (`mask`, bit i = jwtRules[i]).
+export class Location {
+  constructor(public kind: LocationKind, public header: HeaderName | null, public prefix: string, public name: string, public mask: u64) {}
+}
+
 export class Rule {
   path: PathMatcher | null = null;     // null = every path
   methods: string[] = [];              // empty = every method
   requires: Requirement = Requirement.Required;
   providers: JwtRule[] = [];
+  // Every distinct token location of the providers, in order: headers, then params, then cookies.
+  locations: Location[] = [];
 }
 
 export class Authorization {
@@ -98,7 +114,7 @@ export class Config {
   enableIssuerValidation: bool = true;
   enableAudienceValidation: bool = true;
   bypassCorsPreflight: bool = false;
-  maxTokenBytes: i32 = 8192;
+  maxTokenBytes: i32 = 61440;          // Envoy's default request header limit (60 KiB)
   maxJsonDepth: i32 = 16;
   cacheMaxEntries: i32 = 1024;
   cacheMaxTokenBytes: i32 = 4096;

@@ -1,13 +1,15 @@
-// ECDSA verification (FIPS 186-4 §6.4.2, SEC 1 §4.1.4) on P-256 and P-384, raw r||s signatures.
+// ECDSA verification (FIPS 186-4 §6.4.2, SEC 1 §4.1.4) on P-256, P-384 and P-521, raw r||s signatures.
 // u1*G + u2*Q is computed with interleaved wNAF (Shamir's trick): one shared chain of doublings,
 // mixed additions from affine tables of odd multiples of G (width 8, once per curve) and of Q
-// (width 6, once per key). Each scalar is split into SPLIT parts with a table per part for
-// 2^(j bits/SPLIT) G and Q, so a P-256 verify costs ~129 doublings and ~65 mixed additions.
+// (width 6, once per key). Each scalar is split into SPLIT parts of partBits bits with a table per
+// part for 2^(j partBits) G and Q, so a P-256 verify costs ~65 doublings and ~65 mixed additions
+// (P-521: ~132 doublings, ~135 additions).
 import { HashAlg, hashLen, hashRaw } from "./hash";
 import { Modulus, limbsFromBytes, cmp, montMul, modAdd, modSub, toMont, montPow, isZero, subInPlace } from "./mont";
-import { Curve, curveP256, curveP384, FE, PT, AFF, W_G, W_Q, SPLIT, G_TABLE, Q_TABLE } from "./curves";
-import { pointAdd, pointDouble, pointAddAffine, toAffine, setInfinity, isInfinity } from "./ecpoint";
+import { Curve, curveP256, curveP384, curveP521, FE, PT, AFF, W_G, W_Q, SPLIT, G_TABLE, Q_TABLE } from "./curves";
+import { pointAdd, pointDouble, pointAddAffine, toAffine, setInfinity, isInfinity, fieldInv } from "./ecpoint";
 import { p256nMul, p256nSqr } from "./p256";
+import { p521nMul, p521nSqr } from "./p521";
 
 export class EcKey {
   readonly curve: Curve;
@@ -26,11 +28,11 @@ const TMP: usize = memory.data(<i32>PT, 8);
 
 /**
  * Part tables: part 0 entry 0 holds P (affine, already there). For each part j, entry 0 is
- * 2^(j*bits/SPLIT) P and entry i is (2i+1) times it, all affine; parts are \`stride\` bytes apart.
+ * 2^(j*partBits) P and entry i is (2i+1) times it, all affine; parts are \`stride\` bytes apart.
  */
 function fillSplitTables(t: usize, w: i32, stride: usize, C: Curve): void {
   let n = <usize>C.limbs << 2;
-  let partBits = C.size * 8 / SPLIT;
+  let partBits = C.partBits;
   for (let j = 0; j < SPLIT; j++) {
     let part = t + <usize>j * stride;
     if (j > 0) {
@@ -78,7 +80,7 @@ function fillOddTable(t: usize, w: i32, C: Curve): void {
   }
   if (count < 2) return;
   // ZI = (Z_1 ... Z_{count-1})^-1; walking down, ZI * ZP[i-1] = Z_i^-1 and ZI *= Z_i.
-  montPow(ZI, ZP + <usize>(count - 1) * FE, changetype<usize>(C.pMinus2), C.limbs, P);
+  fieldInv(ZI, ZP + <usize>(count - 1) * FE, C);
   for (let i = count - 1; i >= 1; i--) {
     let zi = ZI;
     if (i > 1) { montMul(ZT, ZI, ZP + <usize>(i - 1) * FE, P); zi = ZT; montMul(ZI, ZI, ZS + <usize>i * FE, P); }
@@ -96,7 +98,7 @@ function fillOddTable(t: usize, w: i32, C: Curve): void {
  */
 export function ecKeyCreate(bits: i32, x: usize, xLen: i32, y: usize, yLen: i32): EcKey | null {
   let C: Curve;
-  if (bits == 256) C = curveP256(); else if (bits == 384) C = curveP384(); else return null;
+  if (bits == 256) C = curveP256(); else if (bits == 384) C = curveP384(); else if (bits == 521) C = curveP521(); else return null;
   let n = C.limbs;
   let P = C.p;
   if (!limbsFromBytes(X, n, x, xLen) || !limbsFromBytes(Y, n, y, yLen)) return null;
@@ -131,12 +133,28 @@ const Z2: usize = memory.data(<i32>FE, 8);
 const RZ: usize = memory.data(<i32>FE, 8);
 
 // wNAF digits of each part of u1 (NAF1) and u2 (NAF2), NAF_STRIDE bytes per part.
-const NAF_STRIDE: usize = 8 * 48 + 8;
+const NAF_STRIDE: usize = 8 * 48 + 8;   // >= partBits + 1 digits
 const NAF1: usize = memory.data(<i32>NAF_STRIDE * SPLIT, 8);
 const NAF2: usize = memory.data(<i32>NAF_STRIDE * SPLIT, 8);
 const LEN1: usize = memory.data(4 * SPLIT, 4);
 const LEN2: usize = memory.data(4 * SPLIT, 4);
 const K: usize = memory.data(<i32>FE + 4, 8);
+const PART: usize = memory.data(<i32>FE, 8);
+
+/** out = bits [start, start + count) of k (n limbs), as ceil(count / 32) limbs. */
+function extractBits(out: usize, k: usize, n: i32, start: i32, count: i32): i32 {
+  let m = (count + 31) >> 5;
+  for (let i = 0; i < m; i++) {
+    let pos = start + (i << 5);
+    let li = pos >> 5, sh = <u32>(pos & 31);
+    let v: u32 = li < n ? load<u32>(k + (<usize>li << 2)) >>> sh : 0;
+    if (sh != 0 && li + 1 < n) v |= load<u32>(k + (<usize>(li + 1) << 2)) << (32 - sh);
+    let left = count - (i << 5);
+    if (left < 32) v &= (<u32>1 << <u32>left) - 1;
+    store<u32>(out + (<usize>i << 2), v);
+  }
+  return m;
+}
 const NEGY: usize = memory.data(<i32>FE, 8);
 
 /** Width-w NAF digits of k (n limbs), least significant first, into out (i8); returns the count. */
@@ -182,22 +200,37 @@ function wnaf(out: usize, k: usize, n: i32, w: i32): i32 {
   }
 }
 
-const INV_TABLE: usize = memory.data(16 * 32, 8);
+const INV_TABLE: usize = memory.data(16 * <i32>FE, 8);
+
+@inline function nMul(out: usize, a: usize, b: usize, limbs: i32): void {
+  if (limbs == 8) p256nMul(out, a, b); else p521nMul(out, a, b);
+}
+@inline function nSqr(out: usize, a: usize, limbs: i32): void {
+  if (limbs == 8) p256nSqr(out, a); else p521nSqr(out, a);
+}
 
 /**
- * out = base^e mod the P-256 order (Montgomery form, 8-limb e), fixed 4-bit window: montPow's
- * algorithm with the order-specific multiply. Public values only (not constant time).
+ * out = base^e mod the P-256 or P-521 order (Montgomery form, e of `limbs` limbs), fixed 4-bit
+ * window: montPow's algorithm with the order-specific multiply. Public values only (not
+ * constant time).
  */
-function powN256(out: usize, base: usize, e: usize, one: usize): void {
-  memory.copy(INV_TABLE, one, 32);
-  memory.copy(INV_TABLE + 32, base, 32);
-  for (let i: usize = 2; i < 16; i++) p256nMul(INV_TABLE + i * 32, INV_TABLE + (i - 1) * 32, INV_TABLE + 32);
-  memory.copy(out, one, 32);
-  for (let i = 63; i >= 0; i--) {
+function powN(out: usize, base: usize, e: usize, one: usize, limbs: i32): void {
+  let sz = <usize>limbs << 2;
+  memory.copy(INV_TABLE, one, sz);
+  memory.copy(INV_TABLE + FE, base, sz);
+  for (let i: usize = 2; i < 16; i++) nMul(INV_TABLE + i * FE, INV_TABLE + (i - 1) * FE, INV_TABLE + FE, limbs);
+  let started = false;
+  for (let i = limbs * 8 - 1; i >= 0; i--) {
     let d = <usize>((load<u32>(e + (<usize>(i >> 3) << 2)) >>> ((<u32>i & 7) << 2)) & 15);
-    p256nSqr(out, out); p256nSqr(out, out); p256nSqr(out, out); p256nSqr(out, out);
-    if (d != 0) p256nMul(out, out, INV_TABLE + d * 32);
+    if (started) {
+      nSqr(out, out, limbs); nSqr(out, out, limbs); nSqr(out, out, limbs); nSqr(out, out, limbs);
+      if (d != 0) nMul(out, out, INV_TABLE + d * FE, limbs);
+    } else if (d != 0) {
+      memory.copy(out, INV_TABLE + d * FE, sz);
+      started = true;
+    }
   }
+  if (!started) memory.copy(out, one, sz);
 }
 
 /** r||s, each exactly C.size bytes; both in [1, n-1]. */
@@ -212,25 +245,27 @@ export function ecdsaVerifyRaw(key: EcKey, alg: HashAlg, data: usize, dataLen: i
   limbsFromBytes(S, n, sig + <usize>size, size);
   if (isZero(R, n) || isZero(S, n) || cmp(R, N.m, n) >= 0 || cmp(S, N.m, n) >= 0) return false;
   if (!C.tableReady) { fillSplitTables(changetype<usize>(C.gTable), W_G, G_TABLE, C); C.tableReady = true; }
-  // e = leftmost bits(n) bits of the hash; bits(n) is a whole number of bytes for both curves.
+  // e = leftmost bits(n) bits of the hash; bits(n) is a whole number of bytes for P-256 and P-384,
+  // and P-521's 521 bits exceed every JWS hash (SHA-512 is used whole).
   let hl = hashLen(alg);
   hashRaw(alg, data, dataLen, H);
   limbsFromBytes(E, n, H, hl < size ? hl : size);
   if (cmp(E, N.m, n) >= 0) subInPlace(E, N.m, n);
   // w = s^-1 (Fermat; n is prime). montMul of a plain value by a Montgomery-form value is plain.
   toMont(W, S, N);
-  if (n == 8) powN256(W, W, changetype<usize>(C.nMinus2), N.one);
+  if (n == 8 || n == 17) powN(W, W, changetype<usize>(C.nMinus2), N.one, n);
   else montPow(W, W, changetype<usize>(C.nMinus2), n, N);
   montMul(U1, E, W, N);
   montMul(U2, R, W, N);
   let gt = changetype<usize>(C.gTable);
   let qt = changetype<usize>(key.table);
-  let partLimbs = n / SPLIT;
+  let partBits = C.partBits;
   let maxLen = 0;
   for (let j = 0; j < SPLIT; j++) {
-    let off = <usize>(j * partLimbs) << 2;
-    let l1 = wnaf(NAF1 + <usize>j * NAF_STRIDE, U1 + off, partLimbs, W_G);
-    let l2 = wnaf(NAF2 + <usize>j * NAF_STRIDE, U2 + off, partLimbs, W_Q);
+    let pl = extractBits(PART, U1, n, j * partBits, partBits);
+    let l1 = wnaf(NAF1 + <usize>j * NAF_STRIDE, PART, pl, W_G);
+    extractBits(PART, U2, n, j * partBits, partBits);
+    let l2 = wnaf(NAF2 + <usize>j * NAF_STRIDE, PART, pl, W_Q);
     store<i32>(LEN1 + (<usize>j << 2), l1);
     store<i32>(LEN2 + (<usize>j << 2), l2);
     if (l1 > maxLen) maxLen = l1;

@@ -2,23 +2,25 @@
 // (X/Z^2, Y/Z^3); Z = 0 is the point at infinity. All coordinates are in Montgomery form.
 // Formulas: dbl-2001-b and add-1998-cmo-2 (hyperelliptic.org EFD), with the exceptional
 // cases of addition (equal points, opposite points, infinity) handled explicitly.
-import { Modulus, montMul, modAdd, modSub, isZero, montPow } from "./mont";
+import { Modulus, montMul, modAdd, modSub, isZero } from "./mont";
 import { Curve, FE } from "./curves";
 import { p256Mul, p256Sqr, p256Add, p256Sub } from "./p256";
+import { p521Mul, p521Sqr, p521Add, p521Sub } from "./p521";
 
-// Field operations: P-256 (8 limbs) takes the special-prime code in p256.ts, P-384 the generic
-// Montgomery code. Both produce the same fully reduced Montgomery-form values.
+// Field operations: P-256 (8 limbs) and P-521 (17 limbs) take the special-prime code in p256.ts
+// and p521.ts, P-384 the generic Montgomery code. All produce the same fully reduced
+// Montgomery-form values.
 @inline function fmul(out: usize, a: usize, b: usize, C: Curve): void {
-  if (C.limbs == 8) p256Mul(out, a, b); else montMul(out, a, b, C.p);
+  if (C.limbs == 8) p256Mul(out, a, b); else if (C.limbs == 17) p521Mul(out, a, b); else montMul(out, a, b, C.p);
 }
 @inline function fsqr(out: usize, a: usize, C: Curve): void {
-  if (C.limbs == 8) p256Sqr(out, a); else montMul(out, a, a, C.p);
+  if (C.limbs == 8) p256Sqr(out, a); else if (C.limbs == 17) p521Sqr(out, a); else montMul(out, a, a, C.p);
 }
 @inline function fadd(out: usize, a: usize, b: usize, C: Curve): void {
-  if (C.limbs == 8) p256Add(out, a, b); else modAdd(out, a, b, C.p);
+  if (C.limbs == 8) p256Add(out, a, b); else if (C.limbs == 17) p521Add(out, a, b); else modAdd(out, a, b, C.p);
 }
 @inline function fsub(out: usize, a: usize, b: usize, C: Curve): void {
-  if (C.limbs == 8) p256Sub(out, a, b); else modSub(out, a, b, C.p);
+  if (C.limbs == 8) p256Sub(out, a, b); else if (C.limbs == 17) p521Sub(out, a, b); else modSub(out, a, b, C.p);
 }
 
 const t0: usize = memory.data(<i32>FE, 8);
@@ -153,10 +155,35 @@ export function pointAddAffine(out: usize, p: usize, x: usize, y: usize, C: Curv
   memory.copy(out, t6, n);
 }
 
+const POW_T: usize = memory.data(16 * <i32>FE, 8);
+
+/**
+ * out = a^-1 = a^(p-2) (Montgomery form; a != 0): montPow's fixed 4-bit window with the curve's
+ * field multiply, so P-256 and P-521 key set-up uses their fast code. Public values only.
+ */
+export function fieldInv(out: usize, a: usize, C: Curve): void {
+  let n = <usize>C.limbs << 2;
+  memory.copy(POW_T, C.p.one, n);
+  memory.copy(POW_T + FE, a, n);
+  for (let i: usize = 2; i < 16; i++) fmul(POW_T + i * FE, POW_T + (i - 1) * FE, POW_T + FE, C);
+  let e = changetype<usize>(C.pMinus2);
+  let started = false;
+  for (let i = C.limbs * 8 - 1; i >= 0; i--) {
+    let d = <usize>((load<u32>(e + (<usize>(i >> 3) << 2)) >>> ((<u32>i & 7) << 2)) & 15);
+    if (started) {
+      fsqr(out, out, C); fsqr(out, out, C); fsqr(out, out, C); fsqr(out, out, C);
+      if (d != 0) fmul(out, out, POW_T + d * FE, C);
+    } else if (d != 0) {
+      memory.copy(out, POW_T + d * FE, n);
+      started = true;
+    }
+  }
+}
+
 /** In place: Jacobian (X, Y, Z), Z != 0, to affine (x, y, 1). */
 export function toAffine(p: usize, C: Curve): void {
   let P = C.p;
-  montPow(t7, p + 2 * FE, changetype<usize>(C.pMinus2), C.limbs, P);
+  fieldInv(t7, p + 2 * FE, C);
   fsqr(t0, t7, C);
   fmul(p, p, t0, C);
   fmul(t0, t0, t7, C);

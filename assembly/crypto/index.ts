@@ -56,7 +56,7 @@ export function rsaPssVerify(key: RsaPublicKey, alg: HashAlg, data: Uint8Array, 
 export class EcPublicKey {
   readonly key: EcKey;
   constructor(key: EcKey) { this.key = key; }
-  /** bits 256 or 384; x, y big-endian. Null if out of range or not on the curve. */
+  /** bits 256, 384 or 521; x, y big-endian. Null if out of range or not on the curve. */
   static create(bits: i32, x: Uint8Array, y: Uint8Array): EcPublicKey | null {
     let k = ecKeyCreate(bits, x.dataStart, x.length, y.dataStart, y.length);
     return k == null ? null : new EcPublicKey(k);

@@ -1,11 +1,10 @@
-// What a verified token adds to the request: the subject header, claim headers, the payload
-// header, and the token itself removed unless forwardOriginalToken.
-import { MapType, HeaderName, setHeaderBytes, removeHeader } from "../host/headers";
+// What a verified token adds to the request: the subject header, claim headers and the payload
+// header (stream.ts removes the tokens themselves unless forwardOriginalToken).
+import { MapType, HeaderName, setHeaderBytes } from "../host/headers";
 import { Config, JwtRule } from "../config/types";
 import { JsonValue, JsonKind } from "../util/json";
 import { base64Encode } from "../util/base64";
 import { Jwt } from "../jwt/parse";
-import { Extracted } from "../jwt/extract";
 
 // The identity headers of one verified token, encoded once and kept with the cached token,
 // so that a cache hit writes bytes without re-deriving them.
@@ -31,10 +30,8 @@ export function identityOf(c: Config, jr: JwtRule, jwt: Jwt): Identity {
   return id;
 }
 
-export function writeIdentityHeaders(id: Identity, jr: JwtRule, token: Extracted): void {
+export function writeIdentityHeaders(id: Identity): void {
   for (let i = 0; i < id.names.length; i++) setHeaderBytes(MapType.Request, unchecked(id.names[i]), unchecked(id.values[i]));
-  const from = token.header;
-  if (!jr.forwardOriginalToken && from !== null) removeHeader(MapType.Request, from);
 }
 
 // Dotted paths walk nested objects: "realm_access.roles".

@@ -7,8 +7,9 @@ import { httpCall, callResponseStatus, callResponseBody } from "../host/http";
 import { nowMillis, setTickPeriod } from "../host/runtime";
 import * as log from "../host/log";
 import { parseConfig } from "../config/parse";
-import { Config, JwtRule } from "../config/types";
+import { Config, JwtRule, Mode } from "../config/types";
 import { ProviderKeys } from "../jwks/store";
+import { parseDiscovery, lastDiscoveryError } from "../jwks/discovery";
 import { TokenCache } from "../cache/tokens";
 import { Stats, Event } from "./stats";
 import { Replies } from "./replies";
@@ -19,8 +20,9 @@ import { Stream } from "./stream";
 
 const TICK_MS: u32 = 500;
 const MAX_JWKS_BYTES: u32 = 256 * 1024;
+const MAX_DISCOVERY_BYTES: u32 = 64 * 1024;
 
-export enum CallKind { Jwks = 0, Authorize = 1, Exchange = 2 }
+export enum CallKind { Jwks = 0, Authorize = 1, Exchange = 2, Discovery = 3 }
 
 class Waiter {
   constructor(public streamId: u32, public deadlineMs: i64) {}
@@ -60,6 +62,7 @@ export class CellauthRoot extends RootContext {
         log.error("cellauth: configuration refused: config.jwtRules[" + i.toString() + "].jwks: " + p.lastError);
         return false;
       }
+      if (p.keys !== null) logSkippedKeys(p);
       providers.push(p);
     }
     this.config = c;
@@ -70,6 +73,7 @@ export class CellauthRoot extends RootContext {
     const tx = c.tokenExchange;
     this.exchanged = new ExchangeCache(tx !== null ? tx.cacheMaxEntries : 0);
     this.users = new UserContextStore(c.cell, c.userContextSlots, c.userContextTtlSeconds);
+    if (c.userContextEnabled && c.mode == Mode.Inbound) this.users!.init();
     if (this.stats !== null) this.stats!.flush();   // the old config's batched counts
     this.stats = new Stats(c.cell);
     this.replies = new Replies(c.realm);
@@ -118,17 +122,25 @@ export class CellauthRoot extends RootContext {
   private fetchKeys(p: ProviderKeys, leaseKey: string, nowMs: i64, minIntervalMs: i64): bool {
     const remote = p.rule.remote!;
     if (!p.claimFetch(leaseKey, nowMs, minIntervalMs)) return false;
+    // With OIDC discovery, the keys' location comes from the provider's discovery document first.
+    if (p.needsDiscovery(nowMs)) return this.dispatchGet(p, CallKind.Discovery, remote.cluster, remote.discoveryPath, remote.authority);
+    if (remote.discovery) return this.dispatchGet(p, CallKind.Jwks, remote.jwksCluster, p.jwksPath, p.jwksAuthority);
+    return this.dispatchGet(p, CallKind.Jwks, remote.cluster, remote.path, remote.authority);
+  }
+
+  private dispatchGet(p: ProviderKeys, kind: CallKind, cluster: string, path: string, authority: string): bool {
     const headers: Pair[] = [
-      new Pair(":method", "GET"), new Pair(":path", remote.path), new Pair(":authority", remote.authority),
+      new Pair(":method", "GET"), new Pair(":path", path), new Pair(":authority", authority),
       new Pair("accept", "application/json"),
     ];
-    const token = httpCall(remote.cluster, headers, new ArrayBuffer(0), remote.timeoutMs);
+    const token = httpCall(cluster, headers, new ArrayBuffer(0), p.rule.remote!.timeoutMs);
     if (token == 0) {
-      log.warn("cellauth: JWKS fetch for " + p.rule.name + " could not be dispatched (cluster " + remote.cluster + ")");
+      log.warn("cellauth: " + (kind == CallKind.Discovery ? "OIDC discovery" : "JWKS fetch") + " for " + p.rule.name + " could not be dispatched (cluster " + cluster + ")");
       this.stats!.event(Event.JwksFetchFailed);
+      p.inFlight = false;
       return false;
     }
-    this.pending.set(token, new Pending(CallKind.Jwks, p, 0));
+    this.pending.set(token, new Pending(kind, p, 0));
     p.inFlight = true;
     return true;
   }
@@ -144,6 +156,10 @@ export class CellauthRoot extends RootContext {
       this.onJwksResponse(call.provider!, headers, bodySize);
       return;
     }
+    if (call.kind == CallKind.Discovery) {
+      this.onDiscoveryResponse(call.provider!, headers, bodySize);
+      return;
+    }
     const s = streamById(call.streamId);
     if (s === null) return;   // the request went away meanwhile
     const stream = changetype<Stream>(s);
@@ -154,6 +170,31 @@ export class CellauthRoot extends RootContext {
     else stream.onExchangeResponse(status, body);
   }
 
+  // The discovery document names jwks_uri (for the configured issuer only); the keys follow at once.
+  private onDiscoveryResponse(p: ProviderKeys, headers: u32, bodySize: u32): void {
+    p.inFlight = false;
+    const status = callResponseStatus(headers);
+    const body = callResponseBody(bodySize, MAX_DISCOVERY_BYTES);
+    let why = status == 0 ? "unreachable or timed out" : status != 200 ? "HTTP " + status.toString() : body === null ? "empty or over 64 KiB" : "";
+    if (why.length == 0) {
+      const uri = parseDiscovery(String.UTF8.decode(body!), p.rule.issuer, this.config!.maxJsonDepth);
+      if (uri !== null) {
+        const remote = p.rule.remote!;
+        p.jwksPath = uri.path;
+        p.jwksAuthority = uri.authority;
+        p.discoveredAtMs = nowMillis();
+        log.debug("cellauth: OIDC discovery for " + p.rule.name + ": jwks_uri path " + uri.path + " via cluster " + remote.jwksCluster);
+        if (this.dispatchGet(p, CallKind.Jwks, remote.jwksCluster, p.jwksPath, p.jwksAuthority)) return;
+        why = "the JWKS fetch could not be dispatched";
+      } else {
+        why = lastDiscoveryError();
+      }
+    }
+    this.stats!.event(Event.JwksFetchFailed);
+    log.warn("cellauth: OIDC discovery for " + p.rule.name + " failed (" + why + "); " + (p.keys !== null ? "keeping the last good key set" : "no keys: failing closed"));
+    this.wakeKeyWaiters(p, false, 0);
+  }
+
   private onJwksResponse(p: ProviderKeys, headers: u32, bodySize: u32): void {
     p.inFlight = false;
     const status = callResponseStatus(headers);
@@ -161,8 +202,10 @@ export class CellauthRoot extends RootContext {
     if (status == 200 && body !== null && p.storeFetched(String.UTF8.decode(body), nowMillis())) {
       this.stats!.event(Event.JwksFetchOk);
       log.debug("cellauth: JWKS for " + p.rule.name + " refreshed (" + p.keys!.keys.length.toString() + " keys)");
+      logSkippedKeys(p);
     } else {
       this.stats!.event(Event.JwksFetchFailed);
+      p.jwksPath = "";   // with discovery: look the keys up again next time (jwks_uri may have moved)
       const why = status == 0 ? "unreachable or timed out" : status != 200 ? "HTTP " + status.toString() : p.lastError;
       log.warn("cellauth: JWKS fetch for " + p.rule.name + " failed (" + why + "); " + (p.keys !== null ? "keeping the last good key set" : "no keys: failing closed"));
     }
@@ -190,6 +233,17 @@ export class CellauthRoot extends RootContext {
       stream.onKeysChanged();
     }
   }
+}
+
+// Keys a set could not use (unsupported type or curve, `use: enc`, malformed) are left out, never
+// fatal while the set has a usable key: say which when that list changes (not on every refresh).
+function logSkippedKeys(p: ProviderKeys): void {
+  const set = p.keys;
+  if (set === null || set.skipped.length == 0) return;
+  const what = set.skipped.join("; ");
+  if (what == p.skippedLogged) return;
+  p.skippedLogged = what;
+  log.warn("cellauth: " + p.rule.name + ": " + set.keys.length.toString() + " usable keys; ignored " + set.skipped.length.toString() + ": " + what);
 }
 
 function modeName(c: Config): string { return c.mode == 0 ? "inbound" : c.mode == 1 ? "outbound" : "gateway"; }

@@ -1,20 +1,22 @@
 // One HTTP request through cellauth. The story, in order:
-//   strip spoofable headers -> pick the rule -> extract the token -> (token cache) -> parse
-//   -> pick the issuer's jwtRule -> verify the signature against cached keys -> check claims
-//   -> write identity headers -> authorize (inbound) or exchange (gateway/outbound) -> continue.
+//   strip spoofable headers -> normalise the path (refuse encoded slashes) -> pick the rule
+//   -> extract every token -> for each: (token cache) -> parse -> pick the issuer's jwtRule
+//   -> verify the signature against cached keys -> check claims
+//   -> write the first token's identity headers, strip every token -> authorize (inbound) or
+//   exchange (gateway/outbound) -> claim the request id for the user context -> continue.
 // Only the authorize/exchange steps and an unknown-kid refetch ever leave the hot path.
 import { StreamContext } from "../host/abi";
-import { MapType, HeaderName, getHeader, getHeaderString, removeHeader, sendLocalResponse } from "../host/headers";
+import { MapType, HeaderName, getHeader, getHeaderString, removeHeader, setHeader, sendLocalResponse } from "../host/headers";
 import { nowSeconds } from "../host/runtime";
 import * as log from "../host/log";
-import { Config, Rule, Requirement, JwtRule, Mode } from "../config/types";
+import { Config, Rule, Requirement, JwtRule, Mode, LocationKind } from "../config/types";
 import { Status, statusName } from "../jwt/status";
 import { Jwt, parseJwt } from "../jwt/parse";
 import { checkClaims } from "../jwt/claims";
 import { verifySignature, VerifyResult } from "../jwt/verify";
 import { boundPrincipal, checkCellClaim, checkPeer } from "../jwt/binding";
 import { peerUriSan } from "../host/connection";
-import { extractToken, Extracted, RequestView } from "../jwt/extract";
+import { extractTokens, Extracted, RequestView, removeParams, removeCookies } from "../jwt/extract";
 import { selectRule } from "../rules/select";
 import { writeIdentityHeaders, identityOf, Identity } from "./outputs";
 import { Event } from "./stats";
@@ -25,11 +27,15 @@ import { Exchanger } from "../authz/exchange";
 const ORIGIN = new HeaderName("origin");
 const AC_REQUEST_METHOD = new HeaderName("access-control-request-method");
 const REQUEST_ID = new HeaderName("x-request-id");
+const PATH = new HeaderName(":path");
+const COOKIE = new HeaderName("cookie");
 
 export const CONTINUE: i32 = 0;
 export const STOP: i32 = 1;
 // Holds headers *and* body until we resume: a body must not slip past a pending decision.
 export const STOP_ALL: i32 = 4;
+// Internal: this token passed; go on with the next one.
+const VERIFIED: i32 = -1;
 
 // One per worker VM: a VM runs one callback at a time.
 const VERIFY = new VerifyResult();
@@ -38,14 +44,16 @@ export class Stream extends StreamContext {
   cellauth: CellauthRoot;
   paused: bool = false;
   rule: Rule | null = null;
+  // Every token found, in location order; `token` is the first (whose identity is written and
+  // which the STS sees). All must verify.
+  tokens: Extracted[] = [];
   token: Extracted | null = null;
+  private current: i32 = 0;
   jwt: Jwt | null = null;          // set on the verification path only (not on a cache hit)
   jwtRule: JwtRule | null = null;
-  tokenExp: i64 = 0;               // exp of the accepted token, 0 when it has none
+  tokenExp: i64 = 0;               // exp of the first token, 0 when it has none
   req: RequestView = new RequestView();
   pendingKey: string = "";
-  pendingRequestId: string | null = null;
-  pendingToken: string = "";
   private refetched: bool = false;
   private peer: string | null = null;
   private peerRead: bool = false;
@@ -73,27 +81,40 @@ export class Stream extends StreamContext {
     if (c.mode == Mode.Outbound) return new Exchanger(this).outbound();
 
     const req = this.req;
+    // Rules and the STS see the normalised path; one that cannot be normalised safely is refused.
+    if (req.normalized() === null) return this.reject(Status.PathEscapedSlash);
     if (c.bypassCorsPreflight && req.method() == "OPTIONS" &&
         getHeader(MapType.Request, ORIGIN) !== null && getHeader(MapType.Request, AC_REQUEST_METHOD) !== null) {
       this.cellauth.stats!.event(Event.CorsPreflight);
-      return CONTINUE;
+      return this.proceed();
     }
     const rule = selectRule(c, req);
     this.rule = rule;
-    if (rule.requires == Requirement.None) return CONTINUE;
-    this.token = extractToken(rule.providers, req);
-    if (this.token === null) {
+    if (rule.requires == Requirement.None) return this.proceed();
+    extractTokens(rule.locations, req, this.tokens);
+    if (this.tokens.length == 0) {
       if (rule.requires == Requirement.Required) return this.reject(Status.JwtMissed);
-      return CONTINUE;
+      return this.proceed();
     }
-    return this.authenticate();
+    this.token = unchecked(this.tokens[0]);
+    return this.verifyAll();
   }
 
   onRequestBody(size: u32, endOfStream: bool): i32 { return this.paused ? STOP : CONTINUE; }
 
-  private authenticate(): i32 {
+  // Verifies tokens[current..]; any failure fails the request. Pauses (and is re-entered from
+  // onKeysChanged) when a token waits for keys.
+  private verifyAll(): i32 {
+    while (this.current < this.tokens.length) {
+      const r = this.authenticate(unchecked(this.tokens[this.current]));
+      if (r != VERIFIED) return r;
+      this.current++;
+    }
+    return this.acceptAll();
+  }
+
+  private authenticate(t: Extracted): i32 {
     const c = this.config;
-    const t = this.token!;
     if (t.len > c.maxTokenBytes) return this.fail(Status.JwtTooLarge);
     const now = nowSeconds();
     const tokens = this.cellauth.tokens;
@@ -106,7 +127,7 @@ export class Stream extends StreamContext {
           const ps = checkPeer(jr, hit.bound, this.peerPrincipal());
           if (ps != Status.Ok) return this.fail(ps);
         }
-        return this.accept(jr, hit.identity!, hit.exp);
+        return this.verified(t, jr, hit.identity!, hit.exp);
       }
       tokens.evict(hit);
     }
@@ -119,7 +140,7 @@ export class Stream extends StreamContext {
     const jr = this.ruleForIssuer(jwt, t.ruleMask);
     if (jr === null) return this.fail(Status.JwtUnknownIssuer);
     this.jwtRule = jr;
-    return this.verifyAndAccept();
+    return this.verifyCurrent();
   }
 
   private ruleForIssuer(jwt: Jwt, mask: u64): JwtRule | null {
@@ -139,7 +160,7 @@ export class Stream extends StreamContext {
     return null;
   }
 
-  private verifyAndAccept(): i32 {
+  private verifyCurrent(): i32 {
     const c = this.config;
     const jwt = this.jwt!;
     const jr = this.jwtRule!;
@@ -152,7 +173,7 @@ export class Stream extends StreamContext {
       if ((s == Status.JwksKidAlgMismatch || s == Status.JwksNoValidKeys) && !this.refetched) {
         this.refetched = true;
         if (this.cellauth.refetchForUnknownKey(p, this.id)) return this.pause();
-        if (p.keys !== keys) return this.verifyAndAccept();   // another worker already had newer keys
+        if (p.keys !== keys) return this.verifyCurrent();   // another worker already had newer keys
       }
       if (s != Status.Ok) return this.fail(s);
     }
@@ -165,28 +186,79 @@ export class Stream extends StreamContext {
     if (ps != Status.Ok) return this.fail(ps);
     const identity = identityOf(c, jr, jwt);
     if (c.enableSignatureValidation) this.cellauth.tokens.insert(jwt, jr, p.version, identity, bound);
-    return this.accept(jr, identity, jwt.hasExp ? jwt.exp : 0);
+    return this.verified(this.tokens[this.current], jr, identity, jwt.hasExp ? jwt.exp : 0);
   }
 
   // Called by the root when a refetch this request waited on has finished (either way).
   onKeysChanged(): void {
     this.paused = false;
-    const r = this.verifyAndAccept();
+    let r = this.verifyCurrent();
+    if (r == VERIFIED) {
+      this.current++;
+      r = this.verifyAll();
+    }
     if (r == CONTINUE) this.resume();
   }
 
-  private accept(jr: JwtRule, identity: Identity, exp: i64): i32 {
+  private verified(t: Extracted, jr: JwtRule, identity: Identity, exp: i64): i32 {
+    t.rule = jr;
+    t.identity = identity;
+    t.exp = exp;
+    return VERIFIED;
+  }
+
+  // Every token passed: the first one's identity headers, every token stripped unless its
+  // jwtRule forwards it, then authorize or exchange.
+  private acceptAll(): i32 {
     const c = this.config;
+    const first = this.token!;
+    const jr = first.rule!;
     this.jwtRule = jr;
-    this.tokenExp = exp;
-    writeIdentityHeaders(identity, jr, this.token!);
+    this.tokenExp = first.exp;
+    writeIdentityHeaders(first.identity!);
+    this.stripTokens();
     if (c.mode == Mode.Gateway) return new Exchanger(this).gateway();
     const authz = c.authorization;
     if (authz !== null && authz.enabled) return new Authorizer(this).authorize();
-    if (c.userContextEnabled) {
-      this.rememberUser(getHeaderString(MapType.Request, REQUEST_ID), this.token!.text());
-    }
     return this.allow();
+  }
+
+  private stripTokens(): void {
+    const tokens = this.tokens;
+    let params: string[] | null = null;
+    let cookies: string[] | null = null;
+    for (let i = 0; i < tokens.length; i++) {
+      const t = unchecked(tokens[i]);
+      if (t.rule!.forwardOriginalToken) continue;
+      const l = t.loc!;
+      if (l.kind == LocationKind.Header) removeHeader(MapType.Request, l.header!);
+      else if (l.kind == LocationKind.Param) { if (params === null) params = []; if (!params.includes(l.name)) params.push(l.name); }
+      else { if (cookies === null) cookies = []; if (!cookies.includes(l.name)) cookies.push(l.name); }
+    }
+    if (params !== null) {
+      const q = this.req.query(params);
+      setHeader(MapType.Request, PATH, this.req.rawPath() + (q.length > 0 ? "?" + q : ""));
+    }
+    if (cookies !== null) {
+      const jar = getHeaderString(MapType.Request, COOKIE);
+      if (jar !== null) {
+        const left = removeCookies(jar, cookies);
+        if (left.length > 0) setHeader(MapType.Request, COOKIE, left);
+        else removeHeader(MapType.Request, COOKIE);
+      }
+    }
+  }
+
+  // The token parameter names of this request's rule: never part of the query the STS sees.
+  tokenParams(): string[] {
+    const out = new Array<string>();
+    const rule = this.rule;
+    if (rule === null) return out;
+    for (let i = 0; i < rule.locations.length; i++) {
+      const l = unchecked(rule.locations[i]);
+      if (l.kind == LocationKind.Param) out.push(l.name);
+    }
+    return out;
   }
 
   onAuthorizeResponse(status: u32, body: ArrayBuffer | null): void {
@@ -199,15 +271,24 @@ export class Stream extends StreamContext {
     if (new Exchanger(this).onResponse(status, body) == CONTINUE) this.resume();
   }
 
-  // Inbound: hand the validated token to this sidecar's outbound filter by request id.
-  rememberUser(requestId: string | null, token: string): void {
-    const c = this.config;
-    if (!c.userContextEnabled || c.mode != Mode.Inbound || requestId === null) return;
-    this.cellauth.users!.put(requestId, token, this.tokenExp, nowSeconds());
-  }
-
   allow(): i32 {
     this.cellauth.stats!.event(Event.Allowed);
+    return this.proceed();
+  }
+
+  // Every inbound request that goes on claims its x-request-id in the user-context store, with
+  // its verified token or anonymously: a live id of another user's request is refused (409), so
+  // that no request can replace, or have its service's outbound calls borrow, another's user.
+  proceed(): i32 {
+    const c = this.config;
+    if (!c.userContextEnabled || c.mode != Mode.Inbound) return CONTINUE;
+    const rid = getHeaderString(MapType.Request, REQUEST_ID);
+    if (rid === null) return CONTINUE;
+    const t = this.token;
+    const verified = t !== null && t.rule !== null && this.current >= this.tokens.length;
+    if (!this.cellauth.users!.claim(rid, verified ? t!.text() : "", verified ? this.tokenExp : 0, nowSeconds())) {
+      return this.reject(Status.RequestIdInUse);
+    }
     return CONTINUE;
   }
 
@@ -217,7 +298,8 @@ export class Stream extends StreamContext {
     const rule = this.rule;
     if (rule !== null && rule.requires == Requirement.AllowMissingOrFailed) {
       this.cellauth.stats!.status(s);
-      return CONTINUE;
+      this.token = null;
+      return this.proceed();
     }
     return this.reject(s);
   }
@@ -229,7 +311,8 @@ export class Stream extends StreamContext {
     const replies = root.replies;
     if (replies !== null) replies.send(s);
     else sendLocalResponse(503, "cellauth_unconfigured", "", []);
-    if (log.enabled(log.Level.Debug)) log.debug("cellauth: " + this.req.method() + " " + this.req.path() + " rejected: " + statusName(s));
+    // Never the query string: it may hold a token or personal data.
+    if (log.enabled(log.Level.Debug)) log.debug("cellauth: " + this.req.method() + " " + this.req.rawPath() + " rejected: " + statusName(s));
     this.paused = false;
     return STOP;
   }

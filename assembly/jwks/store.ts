@@ -11,6 +11,11 @@ export class ProviderKeys {
   fetchedAtMs: i64 = 0;
   lastError: string = "";
   inFlight: bool = false;    // this worker has a fetch outstanding
+  // OIDC discovery (remoteJwks.discovery): where this worker last found the keys, and when.
+  jwksPath: string = "";
+  jwksAuthority: string = "";
+  discoveredAtMs: i64 = 0;
+  skippedLogged: string = "";   // the ignored keys last reported, so a refresh repeats no warning
   private sharedCas: u32 = 0;
   readonly dataKey: string;
   readonly refreshLeaseKey: string;   // scheduled refreshes: one worker fetches
@@ -58,6 +63,13 @@ export class ProviderKeys {
     setShared(this.dataKey, String.UTF8.encode(nowMs.toString() + "\n" + body), 0);
     this.sync();
     return true;
+  }
+
+  // The discovered jwks_uri is re-read once per cacheDurationSeconds, and after a failed key fetch.
+  needsDiscovery(nowMs: i64): bool {
+    const remote = this.rule.remote;
+    if (remote === null || !remote.discovery) return false;
+    return this.jwksPath.length == 0 || nowMs >= this.discoveredAtMs + remote.cacheDurationSeconds * 1000;
   }
 
   isDue(nowMs: i64): bool {

@@ -11,7 +11,7 @@ export function checkClaims(jwt: Jwt, rule: JwtRule, now: i64, checkAudience: bo
     return Status.JwtExpired;
   }
   if (jwt.hasNbf && now + skew < jwt.nbf) return Status.JwtNotYetValid;
-  if (jwt.hasIat && now + skew < jwt.iat) return Status.JwtIatInFuture;
+  if (rule.rejectIatInFuture && jwt.hasIat && now + skew < jwt.iat) return Status.JwtIatInFuture;
   if (rule.maxLifetimeSeconds > 0) {
     const from = jwt.hasIat ? jwt.iat : now;
     if (jwt.exp - from > rule.maxLifetimeSeconds) return Status.JwtLifetimeTooLong;

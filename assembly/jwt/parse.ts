@@ -4,8 +4,10 @@ import { JsonValue, JsonKind, parseJsonBytes } from "../util/json";
 import { base64urlDecode } from "../util/base64";
 import { Status } from "./status";
 
-// NumericDate bounds: non-negative and before year 10000.
-const MAX_DATE: i64 = 253402300799;
+// NumericDate (RFC 7519 §2): any non-negative JSON number, fractions dropped as jwt_verify_lib
+// does. Bounded by 2^53 (exactly representable, ~285 million years), so that date arithmetic with
+// skew and lifetimes can never overflow; beyond that a date is garbage, not a date.
+const MAX_DATE: i64 = 9007199254740991;
 
 export class Jwt {
   buf: ArrayBuffer = new ArrayBuffer(0);
@@ -111,23 +113,30 @@ export function parseJwt(buf: ArrayBuffer, start: i32, len: i32, maxDepth: i32, 
   out.hasExp = exp !== null;
   if (exp !== null) {
     if (!isDate(exp)) return Status.JwtPayloadParseErrorExpNotInteger;
-    out.exp = exp.int;
+    out.exp = dateOf(exp);
   }
   const nbf = payload.get("nbf");
   out.hasNbf = nbf !== null;
   if (nbf !== null) {
     if (!isDate(nbf)) return Status.JwtPayloadParseErrorNbfNotInteger;
-    out.nbf = nbf.int;
+    out.nbf = dateOf(nbf);
   }
   const iat = payload.get("iat");
   out.hasIat = iat !== null;
   if (iat !== null) {
     if (!isDate(iat)) return Status.JwtPayloadParseErrorIatNotInteger;
-    out.iat = iat.int;
+    out.iat = dateOf(iat);
   }
   return Status.Ok;
 }
 
 function isDate(v: JsonValue): bool {
-  return v.kind == JsonKind.Number && v.isInt && v.int >= 0 && v.int <= MAX_DATE;
+  if (v.kind != JsonKind.Number) return false;
+  if (v.isInt) return v.int >= 0 && v.int <= MAX_DATE;
+  // 1.30081938e+09, now + 3600.5: finite (the reader refuses anything else), checked as a double.
+  return v.num >= 0 && v.num <= <f64>MAX_DATE;
+}
+
+function dateOf(v: JsonValue): i64 {
+  return v.isInt ? v.int : <i64>Math.floor(v.num);
 }

@@ -39,6 +39,8 @@ export enum Status {
   AuthzUnavailable,
   TokenExchangeUnavailable,
   TokenExchangeRefused,
+  PathEscapedSlash,
+  RequestIdInUse,
   Count,
 }
 
@@ -93,6 +95,8 @@ const TABLE: Row[] = [
   new Row("AuthzUnavailable", 503, "", "Authorization service unavailable"),
   new Row("TokenExchangeUnavailable", 503, "", "Token exchange service unavailable"),
   new Row("TokenExchangeRefused", 403, "", "Token exchange refused by the cell's STS"),
+  new Row("PathEscapedSlash", 400, "", "Request path has an encoded slash or backslash"),
+  new Row("RequestIdInUse", 409, "", "Request id is in use by another user's request"),
 ];
 
 function snake(name: string): string {

@@ -11,7 +11,7 @@ import {
 import { Jwt } from "./parse";
 import { Status } from "./status";
 
-export enum Alg { RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, EdDSA, HS256, HS384, HS512, Unknown }
+export enum Alg { RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512, EdDSA, HS256, HS384, HS512, Unknown }
 
 export function algFromName(name: string): Alg {
   if (name == "RS256") return Alg.RS256;
@@ -22,6 +22,7 @@ export function algFromName(name: string): Alg {
   if (name == "PS512") return Alg.PS512;
   if (name == "ES256") return Alg.ES256;
   if (name == "ES384") return Alg.ES384;
+  if (name == "ES512") return Alg.ES512;
   if (name == "EdDSA") return Alg.EdDSA;
   if (name == "HS256") return Alg.HS256;
   if (name == "HS384") return Alg.HS384;
@@ -33,13 +34,14 @@ function keyTypeFor(a: Alg): KeyType {
   if (a <= Alg.PS512) return KeyType.RSA;
   if (a == Alg.ES256) return KeyType.EC256;
   if (a == Alg.ES384) return KeyType.EC384;
+  if (a == Alg.ES512) return KeyType.EC521;
   if (a == Alg.EdDSA) return KeyType.Ed25519;
   return KeyType.Oct;
 }
 
 function hashFor(a: Alg): HashAlg {
   if (a == Alg.RS384 || a == Alg.PS384 || a == Alg.ES384 || a == Alg.HS384) return HashAlg.SHA384;
-  if (a == Alg.RS512 || a == Alg.PS512 || a == Alg.HS512) return HashAlg.SHA512;
+  if (a == Alg.RS512 || a == Alg.PS512 || a == Alg.ES512 || a == Alg.HS512) return HashAlg.SHA512;
   return HashAlg.SHA256;
 }
 
@@ -66,24 +68,31 @@ export function verifySignature(jwt: Jwt, keys: KeySet, allowed: string[], crypt
   let sawKid = false;
   let sawType = false;
   let last = Status.JwksKidAlgMismatch;
-  for (let i = 0; i < keys.keys.length; i++) {
-    const k = keys.keys[i];
-    if (kid !== null) {
-      const kk = k.kid;
-      if (kk === null || kk != kid) continue;
+  // Pass 0: the keys the token's kid names (all keys for a token without kid). Pass 1, only for a
+  // kid that names no key: the keys without a kid are candidates too (jwt_verify_lib).
+  for (let pass = 0; pass < 2; pass++) {
+    const anonymous = pass == 1;
+    if (anonymous && (kid === null || sawKid)) break;
+    for (let i = 0; i < keys.keys.length; i++) {
+      const k = keys.keys[i];
+      if (kid !== null) {
+        const kk = k.kid;
+        if (anonymous ? kk !== null : kk === null || kk != kid) continue;
+      }
+      if (!anonymous) sawKid = true;
+      if (k.type != want) continue;
+      const kalg = k.alg;
+      if (kalg !== null && kalg != jwt.alg) continue;
+      sawType = true;
+      last = verifyWith(jwt, k, alg, crypto, out);
+      if (last == Status.Ok) return Status.Ok;
+      if (last == Status.JwtHeaderNotImplementedAlg) return last;
     }
-    sawKid = true;
-    if (k.type != want) continue;
-    const kalg = k.alg;
-    if (kalg !== null && kalg != jwt.alg) continue;
-    sawType = true;
-    last = verifyWith(jwt, k, alg, crypto, out);
-    if (last == Status.Ok) return Status.Ok;
-    if (last == Status.JwtHeaderNotImplementedAlg) return last;
   }
   // A known kid whose key is of another type is key-type confusion, not rotation.
   if (kid !== null && sawKid && !sawType) return Status.JwtAlgNotAllowed;
-  if (!sawType) return Status.JwksKidAlgMismatch;
+  // A kid that names no key stays unknown (a refetch may find it) when no kid-less key verified it.
+  if (!sawType || (kid !== null && !sawKid)) return Status.JwksKidAlgMismatch;
   return last;
 }
 
@@ -91,12 +100,14 @@ function verifyWith(jwt: Jwt, k: Jwk, alg: Alg, crypto: CryptoPath, out: VerifyR
   const h = hashFor(alg);
   const sig = jwt.signature;
   const input = jwt.signingInput();
-  const hostCapable = alg <= Alg.RS512 || alg == Alg.ES256 || alg == Alg.ES384;
-  if (crypto == CryptoPath.Host && !hostCapable && alg < Alg.HS256) return Status.JwtHeaderNotImplementedAlg;
+  const isEc = alg == Alg.ES256 || alg == Alg.ES384 || alg == Alg.ES512;
+  const hostCapable = alg <= Alg.RS512 || isEc;
+  // crypto=host and an algorithm the host cannot verify (PS*, EdDSA): the AssemblyScript verifier
+  // below does it (said once at configure), rather than turning valid tokens away.
   if (hostCapable && crypto != CryptoPath.Wasm) {
     const spki = k.spki;
     if (spki !== null) {
-      const hostSig = alg == Alg.ES256 || alg == Alg.ES384 ? (sig.length == (alg == Alg.ES256 ? 64 : 96) ? ecdsaRawToDer(sig) : null) : sig;
+      const hostSig = isEc ? (sig.length == (alg == Alg.ES256 ? 64 : alg == Alg.ES384 ? 96 : 132) ? ecdsaRawToDer(sig) : null) : sig;
       if (hostSig === null) return Status.JwtVerificationFail;
       const r = hostVerify(hashName(h), spki, hostSig, input);
       if (r != HostVerify.Unavailable) {
@@ -113,7 +124,7 @@ function verifyWith(jwt: Jwt, k: Jwk, alg: Alg, crypto: CryptoPath, out: VerifyR
   } else if (alg <= Alg.PS512) {
     const key = k.rsa;
     ok = key !== null && rsaPssVerify(key, h, input, sig, hashLen(h));
-  } else if (alg == Alg.ES256 || alg == Alg.ES384) {
+  } else if (isEc) {
     const key = k.ec;
     ok = key !== null && ecdsaVerify(key, h, input, sig);
   } else if (alg == Alg.EdDSA) {

@@ -7,7 +7,9 @@
 // As in Istio, an operator must be a whole segment ("/a/{*}.txt" is invalid), and '{', '}' or '*'
 // anywhere else make the template invalid, so a typo is refused at config time instead of silently
 // matching literally. Matching is case-sensitive and ignores any ?query or #fragment of the request
-// path. No normalisation happens here (the caller decides how to treat "..", "//" and %-escapes).
+// path. The matcher does not normalise: the filter matches the output of `normalizePath` below.
+// A configured `prefix` (segmentPrefix) matches on a segment boundary: "/healthz" matches
+// "/healthz" and "/healthz/x", never "/healthzadmin". Istio's "/x*" (parse) is a plain string prefix.
 // Pure and never traps.
 
 export enum PathKind { Exact = 0, Prefix = 1, Template = 2, Suffix = 3 }
@@ -46,6 +48,8 @@ export class PathMatcher {
   kind: PathKind;
   /** The pattern as configured (for logs and stats). */
   pattern: string;
+  /** Prefix only: the match must end at a segment boundary ('/' or the end of the path). */
+  segment: bool = false;
   // Template form: lits[0] op[0] lits[1] op[1] ... lits[n]; ops.length == lits.length - 1.
   private lits: string[] = [];
   private ops: u8[] = [];
@@ -58,6 +62,12 @@ export class PathMatcher {
   static exact(p: string): PathMatcher { return new PathMatcher(PathKind.Exact, p); }
   static prefix(p: string): PathMatcher { return new PathMatcher(PathKind.Prefix, p); }
   static suffix(p: string): PathMatcher { return new PathMatcher(PathKind.Suffix, p); }
+  /** A prefix of whole segments: "/a" matches "/a" and "/a/b", not "/ab". */
+  static segmentPrefix(p: string): PathMatcher {
+    const m = new PathMatcher(PathKind.Prefix, p);
+    m.segment = true;
+    return m;
+  }
 
   /** Compiles a template; null with lastPathError() when it is not a valid template. */
   static template(t: string): PathMatcher | null {
@@ -130,7 +140,11 @@ export class PathMatcher {
     const p = this.pattern;
     switch (this.kind) {
       case PathKind.Exact: return n == p.length && regionEquals(path, 0, n, p);
-      case PathKind.Prefix: return regionEquals(path, 0, n, p);
+      case PathKind.Prefix: {
+        if (!regionEquals(path, 0, n, p)) return false;
+        const m = p.length;
+        return !this.segment || m == n || m == 0 || p.charCodeAt(m - 1) == 0x2F || path.charCodeAt(m) == 0x2F;
+      }
       case PathKind.Suffix: return regionEquals(path, n - p.length, n, p);
       case PathKind.Template: return this.matchTemplate(path, n);
     }
@@ -160,4 +174,74 @@ export class PathMatcher {
     const last = unchecked(lits[lits.length - 1]);
     return pos + last.length == n && regionEquals(path, pos, n, last);
   }
+}
+
+// ---- request path normalisation ----
+
+@inline function hexVal(c: i32): i32 {
+  if (c >= 48 && c <= 57) return c - 48;
+  if (c >= 65 && c <= 70) return c - 55;
+  if (c >= 97 && c <= 102) return c - 87;
+  return -1;
+}
+
+@inline function isUnreserved(c: i32): bool {
+  return (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c == 45 || c == 46 || c == 95 || c == 126;
+}
+
+/**
+ * The path the filter's rules and the STS see: the path part of `raw` (no ?query or #fragment),
+ * %-escapes of unreserved characters decoded, `;parameters` dropped from every segment, empty
+ * segments merged, and dot segments removed (RFC 3986 §5.2.4). Null when the path holds an
+ * encoded '/' or '\' (%2F, %5C, any case) or a raw '\': servers disagree on what those mean,
+ * so such a path is refused rather than guessed at. A path without '%', '\\', ';', "//" or "/."
+ * costs one scan and no copy beyond dropping the query.
+ */
+export function normalizePath(raw: string): string | null {
+  const n = pathLength(raw);
+  let simple = true;
+  for (let i = 0; i < n; i++) {
+    const c = raw.charCodeAt(i);
+    if (c == 0x25 || c == 0x5C || c == 0x3B) { simple = false; break; }
+    if (c == 0x2F && i + 1 < n) {
+      const d = raw.charCodeAt(i + 1);
+      if (d == 0x2F || d == 0x2E) { simple = false; break; }
+    }
+  }
+  if (simple) return n == raw.length ? raw : raw.substring(0, n);
+  // 1. decode unreserved escapes; refuse encoded separators and backslashes.
+  let dec = "";
+  let from = 0;
+  for (let i = 0; i < n; i++) {
+    const c = raw.charCodeAt(i);
+    if (c == 0x5C) return null;
+    if (c != 0x25 || i + 2 >= n) continue;
+    const h = hexVal(raw.charCodeAt(i + 1));
+    const l = hexVal(raw.charCodeAt(i + 2));
+    if (h < 0 || l < 0) continue;
+    const b = (h << 4) | l;
+    if (b == 0x2F || b == 0x5C) return null;
+    if (!isUnreserved(b)) continue;
+    dec += raw.substring(from, i) + String.fromCharCode(b);
+    from = i + 3;
+    i += 2;
+  }
+  dec += raw.substring(from, n);
+  if (dec.length == 0 || dec.charCodeAt(0) != 0x2F) return dec;
+  // 2. segments: drop ;params, merge empty segments, remove dot segments.
+  const parts = dec.split("/");
+  const out = new Array<string>();
+  let trailing = false;
+  for (let i = 1; i < parts.length; i++) {
+    let seg = unchecked(parts[i]);
+    const semi = seg.indexOf(";");
+    if (semi >= 0) seg = seg.substring(0, semi);
+    const last = i == parts.length - 1;
+    if (seg.length == 0 || seg == ".") { trailing = last; continue; }
+    if (seg == "..") { if (out.length > 0) out.pop(); trailing = last; continue; }
+    out.push(seg);
+    trailing = false;
+  }
+  if (out.length == 0) return "/";
+  return "/" + out.join("/") + (trailing ? "/" : "");
 }

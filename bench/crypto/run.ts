@@ -79,7 +79,8 @@ function bench(alg: string, target: number, asF: () => boolean, nodeF: () => boo
   bench('PS256 (2048)', 4, () => x.rsaPssVerify(h, Hash.SHA256, dataP, dataL, pp, pss.length, 32) !== 0,
     () => crypto.verify('sha256', input, { key: publicKey, ...pssOpt }, pss));
 }
-for (const [alg, crv, bits, hash, hn] of [['ES256', 'P-256', 256, Hash.SHA256, 'sha256'], ['ES384', 'P-384', 384, Hash.SHA384, 'sha384']] as const) {
+for (const [alg, crv, bits, hash, hn] of [['ES256', 'P-256', 256, Hash.SHA256, 'sha256'], ['ES384', 'P-384', 384, Hash.SHA384, 'sha384'],
+  ['ES512', 'P-521', 521, Hash.SHA512, 'sha512']] as const) {
   const kp = crypto.generateKeyPairSync('ec', { namedCurve: crv });
   const j = kp.publicKey.export({ format: 'jwk' });
   const h = w.ecKey(bits, Buffer.from(j.x!, 'base64url'), Buffer.from(j.y!, 'base64url'));

@@ -1,6 +1,6 @@
 // The Envoy filter chains under test. Every listener answers with a direct_response 200, so no
 // upstream process competes with Envoy and wrk for the two cores; only the auth filter differs.
-import type { EnvoyConfigSpec, HttpFilterSpec } from '../../tests/lib/envoy-config.ts';
+import type { ClusterSpec, EnvoyConfigSpec, HttpFilterSpec } from '../../tests/lib/envoy-config.ts';
 import { AUDIENCE, CELL, ISSUER } from './tokens.ts';
 import { buildProbe } from '../../tests/lib/build-probe.ts';
 import { buildFloor } from './floor.ts';
@@ -18,17 +18,18 @@ export interface BenchConfig {
   ignoresTokens: boolean;
   /** Profiling only: runs when named in BENCH_CONFIGS, never in the default matrix. */
   profileOnly?: boolean;
-  spec(jwks: object, stsPort: number): EnvoyConfigSpec;
+  /** `sts`: the STS cluster (mutual TLS with this Envoy's SVID), when `needsSts`. */
+  spec(jwks: object, sts?: ClusterSpec): EnvoyConfigSpec;
 }
 
 const T = (t: string) => `type.googleapis.com/${t}`;
 export const LISTENER = 'bench';
 const ok = { status: 200, body: 'ok\n' };
 
-function chain(filters: HttpFilterSpec[], stsPort?: number): EnvoyConfigSpec {
+function chain(filters: HttpFilterSpec[], sts?: ClusterSpec): EnvoyConfigSpec {
   return {
     listeners: [{ name: LISTENER, filters, routes: [{ prefix: '/', directResponse: ok }] }],
-    ...(stsPort ? { clusters: { sts: stsPort } } : {}),
+    ...(sts ? { clusters: { sts } } : {}),
   };
 }
 
@@ -64,14 +65,14 @@ function cellauth(jwks: object, crypto: 'auto' | 'wasm', authz: boolean, cacheEn
 // Cellery's model: every request goes to the STS. The STS has no ext_authz-shaped endpoint, so the
 // check request is made to land on POST /authorize itself: the client asks for /authorize with
 // the STS's JSON body, and ext_authz forwards method, path, content-type and the body unchanged.
-function extAuthz(stsPort: number): HttpFilterSpec {
+function extAuthz(sts: ClusterSpec): HttpFilterSpec {
   return { raw: {
     name: 'envoy.filters.http.ext_authz',
     typed_config: {
       '@type': T('envoy.extensions.filters.http.ext_authz.v3.ExtAuthz'),
       transport_api_version: 'V3',
       http_service: {
-        server_uri: { uri: `http://127.0.0.1:${stsPort}`, cluster: 'sts', timeout: '2s' },
+        server_uri: { uri: `https://127.0.0.1:${sts.port}`, cluster: 'sts', timeout: '2s' },
         authorization_request: { allowed_headers: { patterns: [{ exact: 'content-type' }] } },
       },
       with_request_body: { max_request_bytes: 16384, allow_partial_message: false },
@@ -101,8 +102,8 @@ export const CONFIGS: BenchConfig[] = [
   // Profiling: another build of the filter (BENCH_BEFORE_WASM) side by side with this one.
   { id: 'cellauth_before', label: 'cellauth host crypto (BENCH_BEFORE_WASM build)', needsSts: false, bodyRequests: false, ignoresTokens: false, profileOnly: true,
     spec: (j) => chain([cellauth(j, 'auto', false, 1000, process.env.BENCH_BEFORE_WASM)]) },
-  { id: 'cellauth_authz', label: 'cellauth + STS authz (cached)', needsSts: true, bodyRequests: true, ignoresTokens: false, spec: (j, p) => chain([cellauth(j, 'auto', true)], p) },
-  { id: 'ext_authz', label: 'ext_authz → STS per request', needsSts: true, bodyRequests: true, ignoresTokens: false, spec: (_j, p) => chain([extAuthz(p)], p) },
+  { id: 'cellauth_authz', label: 'cellauth + STS authz (cached)', needsSts: true, bodyRequests: true, ignoresTokens: false, spec: (j, sts) => chain([cellauth(j, 'auto', true)], sts) },
+  { id: 'ext_authz', label: 'ext_authz → STS per request', needsSts: true, bodyRequests: true, ignoresTokens: false, spec: (_j, sts) => chain([extAuthz(sts!)], sts) },
 ];
 
 /** The request body both STS configurations send (the STS /authorize contract) before the token. */

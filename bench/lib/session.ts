@@ -7,7 +7,7 @@ import { startEnvoy, type Envoy } from '../../tests/lib/envoy.ts';
 import { repoRoot } from '../../tests/lib/build-filter.ts';
 import type { BenchConfig } from './configs.ts';
 import { LISTENER } from './configs.ts';
-import { ISSUER } from './tokens.ts';
+import { AUDIENCE, CELL, ISSUER } from './tokens.ts';
 
 export const ENVOY_CPU = '0';
 export const WRK_CPU = '1';
@@ -29,13 +29,13 @@ export async function stopAllSessions(): Promise<void> {
   await Promise.allSettled([...active].map((s) => s.stop()));
 }
 
-type Cell = { sts: { port: number; child: { pid?: number } }; opa: { child: { pid?: number } }; stop(): Promise<void> };
+type Cell = Awaited<ReturnType<typeof import('../../tests/lib/sts-process.ts').startCell>>;
 
 async function startStsCell(jwks: object): Promise<Cell> {
   if (!existsSync(join(repoRoot, 'sts/main.ts'))) throw new StsMissing('sts/main.ts is not there yet');
   const { startCell } = await import('../../tests/lib/sts-process.ts');
   // Bench tokens come from the edge issuer: the STS trusts them through globalJWKS (inline).
-  return startCell({ cell: 'reviews', config: { globalJWKS: { issuer: ISSUER, jwks } } });
+  return startCell({ cell: 'reviews', config: { globalJWKS: { issuer: ISSUER, jwks, audiences: [AUDIENCE] } } });
 }
 
 /** Pins every thread of `pid` to `cpu` (no-op without taskset or with a single core). */
@@ -47,7 +47,10 @@ export async function startSession(cfg: BenchConfig, jwks: object, pinCpus: bool
   const cell = cfg.needsSts ? await startStsCell(jwks) : undefined;
   let envoy: Envoy;
   try {
-    envoy = await startEnvoy({ ...cfg.spec(jwks, cell?.sts.port ?? 0), concurrency: 1, logLevel: 'warn', wasmLogLevel: 'error' });
+    // The STS authenticates its caller by mTLS: this Envoy is the sidecar of workload CELL.
+    const svid = cell ? await cell.sts.workload(CELL) : undefined;
+    const sts = cell && svid ? { port: cell.sts.port, tls: { certFile: svid.certFile, keyFile: svid.keyFile, caFile: cell.sts.ca.caFile, serverSpiffeId: cell.sts.svid.spiffeId } } : undefined;
+    envoy = await startEnvoy({ ...cfg.spec(jwks, sts), concurrency: 1, logLevel: 'warn', wasmLogLevel: 'error' });
   } catch (e) {
     await cell?.stop();
     throw e;

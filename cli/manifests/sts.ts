@@ -27,7 +27,10 @@ export function stsConfig(cell: Cell): Record<string, unknown> {
     port: cell.sts.port,
     keysDir: STS_KEYS_DIR,
     tokenLifetimeSeconds: cell.tokenLifetimeSeconds,
-    ...(cell.globalIssuer ? { globalJWKS: { issuer: cell.globalIssuer.issuer, uri: cell.globalIssuer.jwksUri } } : {}),
+    // The STS pod's Istio sidecar terminates mTLS and appends the verified peer to
+    // x-forwarded-client-cert; the STS takes its caller from that last element only.
+    peerIdentity: "xfcc",
+    ...(cell.globalIssuer ? { globalJWKS: { issuer: cell.globalIssuer.issuer, uri: cell.globalIssuer.jwksUri, audiences: cell.globalIssuer.audiences } } : {}),
     trustedPeers: cell.trustedPeers.map((p) => ({ cell: p.cell, namespace: p.namespace, jwksUri: stsJwksUri(p.cell, p.namespace, p.stsPort) })),
     opa: { url: `http://127.0.0.1:${OPA_PORT}` },
     unsecuredPaths: cell.unsecuredPaths.map(stsRegex),

@@ -41,7 +41,8 @@ function algs(): Alg[] {
     { name: 'PS256', sign: (d) => crypto.sign('sha256', d, { key: rsa.privateKey, ...pss }),
       verify: (d, s) => w.rsaPssVerify(rh, Hash.SHA256, d, s, 32) },
   ];
-  for (const [name, crv, bits, hash, hn] of [['ES256', 'P-256', 256, Hash.SHA256, 'sha256'], ['ES384', 'P-384', 384, Hash.SHA384, 'sha384']] as const) {
+  for (const [name, crv, bits, hash, hn] of [['ES256', 'P-256', 256, Hash.SHA256, 'sha256'], ['ES384', 'P-384', 384, Hash.SHA384, 'sha384'],
+    ['ES512', 'P-521', 521, Hash.SHA512, 'sha512']] as const) {
     const kp = crypto.generateKeyPairSync('ec', { namedCurve: crv });
     const j = kp.publicKey.export({ format: 'jwk' });
     const h = w.ecKey(bits, Buffer.from(j.x!, 'base64url'), Buffer.from(j.y!, 'base64url'));
@@ -71,7 +72,8 @@ test('node:crypto-signed tokens verify; one flipped bit does not', () => {
 
 test('hostile signatures and keys return false, never trap', () => {
   const input = randomSigningInput('X', 0);
-  const bad = [new Uint8Array(0), new Uint8Array(1), new Uint8Array(31), new Uint8Array(64), new Uint8Array(96),
+  const bad = [new Uint8Array(0), new Uint8Array(1), new Uint8Array(31), new Uint8Array(64), new Uint8Array(96), new Uint8Array(132),
+    new Uint8Array(132).fill(0xff), new Uint8Array(132).fill(1), new Uint8Array(130).fill(1), new Uint8Array(134).fill(1),
     new Uint8Array(256).fill(0xff), new Uint8Array(256), new Uint8Array(512).fill(0x7f), new Uint8Array(64).fill(0xff)];
   for (const a of algs()) for (const s of bad) assert.equal(a.verify(input, s), false, `${a.name} accepted a hostile signature`);
   // keys
@@ -82,7 +84,11 @@ test('hostile signatures and keys return false, never trap', () => {
   assert.equal(w.rsaKey(new Uint8Array(0), new Uint8Array(0)), -1, 'empty');
   assert.equal(w.ecKey(256, new Uint8Array(32), new Uint8Array(32)), -1, '(0,0) is not on P-256');
   assert.equal(w.ecKey(256, new Uint8Array(32).fill(0xff), new Uint8Array(32).fill(0xff)), -1, 'coordinates >= p');
-  assert.equal(w.ecKey(521, new Uint8Array(66), new Uint8Array(66)), -1, 'unsupported curve');
+  assert.equal(w.ecKey(512, new Uint8Array(64), new Uint8Array(64)), -1, 'unsupported curve');
+  assert.equal(w.ecKey(521, new Uint8Array(66), new Uint8Array(66)), -1, '(0,0) is not on P-521');
+  const p521 = Buffer.from('01' + 'ff'.repeat(65), 'hex'); // p = 2^521 - 1
+  assert.equal(w.ecKey(521, p521, p521), -1, 'P-521 coordinates >= p');
+  assert.equal(w.ecKey(521, new Uint8Array(67).fill(0xff), new Uint8Array(67).fill(0xff)), -1, 'P-521 coordinates too long');
   assert.equal(w.edKey(new Uint8Array(31)), -1, 'short Ed25519 key');
   // y = p (non-canonical encoding of y = 0)
   const yp = Buffer.from('edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f', 'hex');
@@ -90,7 +96,7 @@ test('hostile signatures and keys return false, never trap', () => {
 });
 
 test('linear memory does not grow across 2,000 verifications', () => {
-  const all = algs().filter((a) => a.name !== 'PS256' && a.name !== 'ES384');
+  const all = algs().filter((a) => a.name !== 'PS256' && a.name !== 'ES384' && a.name !== 'ES512');
   const inputs = all.map((a) => { const d = randomSigningInput(a.name, 0); return { a, d, s: a.sign(d) }; });
   for (const { a, d, s } of inputs) for (let i = 0; i < 5; i++) assert.equal(a.verify(d, s), true); // warm-up
   const before = w.memoryBytes;

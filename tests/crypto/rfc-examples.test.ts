@@ -45,6 +45,13 @@ const A3_JWS = 'eyJhbGciOiJFUzI1NiJ9' +
   '.eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ' +
   '.DtEhU3ljbEg8L38VWAfUAqOyKAM6-Xx-F4GawxaepmXFCgfTjDxw5djxLa8ISlSApmWQxfKTUJqPP3-Kg6NU1Q';
 
+// RFC 7515 Appendix A.4 (ES512): EC P-521 public key (x, y) and the compact JWS of A.4.1 (payload "Payload").
+const A4_X = 'AekpBQ8ST8a8VcfVOTNl353vSrDCLLJXmPk06wTjxrrjcBpXp5EOnYG_NjFZ6OvLFV1jSfS9tsz4qUxcWceqwQGk';
+const A4_Y = 'ADSmRA43Z1DSNx_RvcLI87cdL07l6jQyyBXMoxVg_l2Th-x3S1WDhjDly79ajL4Kkd0AZMaZmh9ubmf63e3kyMj2';
+const A4_JWS = 'eyJhbGciOiJFUzUxMiJ9.UGF5bG9hZA' +
+  '.AdwMgeerwtHoh-l192l60hp9wAHZFVJbLfD_UxMi70cwnZOYaRI1bKPWROc-mZZqwqT2SI-KGDKB34XO0aw_7Xdt' +
+  'AG8GaSwFKdCAPZgoXD2YBJZCPEX3xKpRwcdOO8KpEHwJjyqOgzDO7iKvU8vcnwNrmxYbSW9ERBXukOXolLzeO_Jn';
+
 // RFC 7520 §3.3 RSA public key (bilbo.baggins@hobbiton.example), §3.5 HMAC key, §4 payload.
 const C3_3_N = 'n4EPtAOCc9AlkeQHPzHStgAbgs7bTZLwUBZdR8_KuKPEHLd4rHVTeT' +
   '-O-XV2jRojdNhxJWTDvNd7nqQ0VEiZQHz_AJmSCpMaJMRBSFKrKb2wqV' +
@@ -111,6 +118,17 @@ test('RFC 7515 A.3 ES256', () => {
   const [input, sig] = parts(A3_JWS);
   assert.equal(w.ecdsaVerify(h, Hash.SHA256, input, sig), true);
   assert.equal(w.ecdsaVerify(h, Hash.SHA256, tampered(input), sig), false);
+  w.x.ecKeyFree(h);
+});
+
+test('RFC 7515 A.4 ES512', () => {
+  const h = w.ecKey(521, b64u(A4_X), b64u(A4_Y));
+  assert.ok(h >= 0);
+  const [input, sig] = parts(A4_JWS);
+  assert.equal(sig.length, 132);
+  assert.equal(w.ecdsaVerify(h, Hash.SHA512, input, sig), true);
+  assert.equal(w.ecdsaVerify(h, Hash.SHA512, tampered(input), sig), false);
+  assert.equal(w.ecdsaVerify(h, Hash.SHA384, input, sig), false, 'wrong hash must fail');
   w.x.ecKeyFree(h);
 });
 

@@ -65,7 +65,7 @@ function runFile(file: string): Counts {
         break;
       }
       case 'EcdsaP1363Verify': {
-        const bits = g.publicKey.curve === 'secp256r1' ? 256 : g.publicKey.curve === 'secp384r1' ? 384 : 0;
+        const bits = ({ secp256r1: 256, secp384r1: 384, secp521r1: 521 } as Record<string, number>)[g.publicKey.curve] ?? 0;
         assert.ok(bits > 0, `${file}: unexpected curve ${g.publicKey.curve}`);
         const h = w.ecKey(bits, hex(g.publicKey.wx), hex(g.publicKey.wy));
         assert.ok(h >= 0, `${file}: EC key rejected`);

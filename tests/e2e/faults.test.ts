@@ -6,8 +6,8 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { start, type Topology } from "../../demo/topology.ts";
-import { waitUntilServing } from "../../demo/scenario.ts";
-import { CATEGORIES_HOST, CATEGORIES_UNAVAILABLE } from "../../demo/services.ts";
+import { waitUntilServing, cellTokenFor, callCategoriesAs } from "../../demo/scenario.ts";
+import { CATEGORIES_UNAVAILABLE } from "../../demo/services.ts";
 import { waitFor } from "../lib/sts-process.ts";
 
 const AUTHZ_TIMEOUT_MS = 400;
@@ -18,16 +18,7 @@ let cellToken: string;
 before(async () => {
   top = await start({ authzCacheTtlSeconds: 0, authzTimeoutMs: AUTHZ_TIMEOUT_MS });
   await waitUntilServing(top);
-  const form = new URLSearchParams({
-    grant_type: "urn:ietf:params:oauth:grant-type:token-exchange",
-    subject_token: await top.userToken("alice"),
-    subject_token_type: "urn:ietf:params:oauth:token-type:jwt",
-    audience: "customer-products",
-    source_workload: "reviews-service",
-  });
-  const r = await fetch(`${top.cells.reviews.sts.url}/token`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: form });
-  assert.equal(r.status, 200);
-  cellToken = (await r.json()).access_token;
+  cellToken = await cellTokenFor(top, top.svids.reviewsService, "alice");
 });
 
 after(async () => {
@@ -38,11 +29,13 @@ let seq = 0;
 /** A call to categories-service's sidecar with the cell token; never throws. */
 async function callCategories(requestId = `faults-${++seq}`): Promise<{ status: number; reason?: string; requestId: string }> {
   try {
-    const res = await fetch(`${top.urls.categoriesSidecar}/categories`, {
-      headers: { host: CATEGORIES_HOST, "cellery-authorization": `Bearer ${cellToken}`, "x-request-id": requestId },
-      signal: AbortSignal.timeout(5000),
-    });
-    const body = await res.json().catch(() => undefined);
+    const res = await callCategoriesAs(top, top.svids.reviewsService, cellToken, requestId);
+    let body: any;
+    try {
+      body = res.json();
+    } catch {
+      body = undefined;
+    }
     return { status: res.status, reason: typeof body?.status === "string" ? body.status : undefined, requestId };
   } catch {
     return { status: 0, requestId };

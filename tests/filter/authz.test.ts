@@ -35,7 +35,7 @@ test('allowed: the STS gets the request context and the verified token; the deci
   assert.equal(c.header(':method'), 'POST');
   const body = JSON.parse(c.body.toString());
   assert.deepEqual(body.destination, { cellName: 'reviews', workload: 'reviews-service' });
-  assert.deepEqual(body.requestContext, { host: 'reviews', path: '/reviews/1?x=1', method: 'POST', protocol: 'HTTP/1.1' });
+  assert.deepEqual(body.requestContext, { host: 'reviews', path: '/reviews/1', rawPath: '/reviews/1', query: 'x=1', method: 'POST', protocol: 'HTTP/1.1' });
   assert.deepEqual(body.requestHeaders, { 'x-tenant': 'acme' });
   assert.equal(body.requestId, 'rid-1');
   assert.equal(body.jwt, t);

@@ -2,7 +2,7 @@
 // (jose), and a config builder that mirrors what a user writes.
 import { ProxyWasmHost, type HostOptions } from '../host/emulator.ts';
 import { makeKey, jwksOf, type TestKey, type Alg } from '../lib/keys.ts';
-import { mint, claims } from '../lib/mint.ts';
+import { mint, claims, flipSignatureBit } from '../lib/mint.ts';
 import { ensureFilterBuilt } from '../lib/build-filter.ts';
 
 
@@ -30,4 +30,6 @@ export async function token(key: TestKey, nowSec: number, extra: Record<string, 
 
 export const bearer = (t: string) => ({ authorization: `Bearer ${t}` });
 export const nowSec = (h: ProxyWasmHost) => Math.floor(h.nowMs() / 1000);
+/** The same token with one signature bit flipped: well-formed, never valid. */
+export const flip = (t: string) => flipSignatureBit(t, 3);
 export { makeKey, jwksOf, mint, claims, type TestKey, type Alg };

@@ -65,7 +65,9 @@ test('10,000 random and mutated tokens: no trap, no forged accept, bounded memor
       accepted++;
       assert.fail(`forged token accepted on case ${i} (seed ${seed})`);
     }
-    assert.ok([401, 403].includes(r.status), `case ${i}: unexpected status ${r.status}`);
+    // A random path may hold an encoded or raw backslash or slash: refused before any token is read.
+    const escaped = r.status === 400 && JSON.parse(r.body).status === 'PathEscapedSlash';
+    assert.ok([401, 403].includes(r.status) || escaped, `case ${i}: unexpected status ${r.status}`);
     if (i === 2_000) mem0 = h.memoryBytes();
   }
   assert.equal(accepted, 0);

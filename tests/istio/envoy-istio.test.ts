@@ -1,7 +1,9 @@
 // "Istio-shaped" end to end: real Envoy loads build/cellauth.wasm the way istiod delivers the
 // rendered inbound WasmPlugin of the reviews cell (see istiod-shape.ts), with the rendered
 // pluginConfig unchanged, Istio's cluster names included: the test defines static clusters
-// under those names that point at a real STS (with real OPA) and a stand-in peer JWKS.
+// under those names that point at a real STS (with real OPA) and a stand-in peer JWKS. As in a
+// mesh, the listener takes mutual TLS with SPIFFE certificates (the caller is the cell gateway) and
+// the sidecar reaches its STS over mutual TLS as reviews-service.
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { join, resolve } from "node:path";
@@ -9,20 +11,28 @@ import { parseCell } from "../../cli/cell.ts";
 import { readFileSync } from "node:fs";
 import { renderCell } from "../../cli/render.ts";
 import { ensureFilterBuilt } from "../lib/build-filter.ts";
-import { startEnvoy, type Envoy } from "../lib/envoy.ts";
+import { startEnvoy, type Envoy, type ClusterSpec } from "../lib/envoy.ts";
 import { createGlobalIssuer, type GlobalIssuer } from "../lib/global-issuer.ts";
 import { startJwksServer, type JwksServer } from "../lib/jwks-server.ts";
 import { jwksOf, makeKey } from "../lib/keys.ts";
 import { startCell, waitFor, type CellProcesses } from "../lib/sts-process.ts";
 import { startUpstream, type Upstream } from "../lib/upstream.ts";
+import { mtlsFetch } from "../lib/mtls-client.ts";
+import type { Svid } from "../lib/spiffe-ca.ts";
 import { istiodWasmFilter, type WasmPluginObject } from "./istiod-shape.ts";
 
 const root = resolve(import.meta.dirname, "../..");
 const cellFile = join(root, "istio/examples/reviews/cell.yaml");
 
+let caPem = "";
+let gateway: Svid;
+
+/** A request to the sidecar's mTLS listener as the cell gateway. */
 async function get(url: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: Headers; body: string }> {
-  const r = await fetch(url, { headers, signal: AbortSignal.timeout(5000) });
-  return { status: r.status, headers: r.headers, body: await r.text() };
+  const r = await mtlsFetch(url, { ca: caPem, client: gateway, headers, timeoutMs: 5000 });
+  const h = new Headers();
+  for (const [k, v] of Object.entries(r.headers)) if (typeof v === "string") h.set(k, v);
+  return { status: r.status, headers: h, body: r.text };
 }
 
 describe("Istio-shaped Envoy: the rendered inbound WasmPlugin of the reviews cell", () => {
@@ -42,25 +52,38 @@ describe("Istio-shaped Envoy: the rendered inbound WasmPlugin of the reviews cel
     const config = plugin.spec.pluginConfig as { jwtRules: { issuer: string; remoteJwks: { cluster: string } }[]; authorization: { cluster: string } };
 
     idp = await createGlobalIssuer(cell.globalIssuer!.issuer);
-    cellProcs = await startCell({ cell: cell.name, namespace: cell.namespace, config: { globalJWKS: { issuer: idp.issuer, jwks: idp.jwks } } });
+    const audiences = cell.globalIssuer!.audiences;
+    cellProcs = await startCell({ cell: cell.name, namespace: cell.namespace, config: { globalJWKS: { issuer: idp.issuer, jwks: idp.jwks, audiences } } });
+    const sts = cellProcs.sts;
+    caPem = sts.ca.caPem;
+    gateway = await sts.workload(`${cell.name}--gateway`);
+    const sidecar = await sts.workload("reviews-service");
     peerJwks = await startJwksServer(jwksOf(await makeKey("ES256", "peer-key")));
     upstream = await startUpstream();
 
     // Istio's cluster names, exactly as rendered, resolved to local processes.
     const ownCluster = config.authorization.cluster;
     assert.equal(ownCluster, "outbound|8080||reviews--sts-service.reviews.svc.cluster.local");
-    const clusters: Record<string, number> = { upstream: upstream.port, [ownCluster]: cellProcs.sts.port };
+    const clusters: Record<string, number | ClusterSpec> = {
+      upstream: upstream.port,
+      [ownCluster]: { port: sts.port, tls: { certFile: sidecar.certFile, keyFile: sidecar.keyFile, caFile: sts.ca.caFile, serverSpiffeId: sts.svid.spiffeId } },
+    };
     for (const rule of config.jwtRules) {
       if (rule.remoteJwks.cluster !== ownCluster) clusters[rule.remoteJwks.cluster] = peerJwks.port;
     }
     envoy = await startEnvoy({
-      listeners: [{ name: "inbound", filters: [{ raw: istiodWasmFilter(plugin, ensureFilterBuilt()) }] }],
+      listeners: [{
+        name: "inbound",
+        tls: { certFile: sidecar.certFile, keyFile: sidecar.keyFile, caFile: sts.ca.caFile },
+        filters: [{ raw: istiodWasmFilter(plugin, ensureFilterBuilt()) }],
+      }],
       clusters,
     });
 
     // A real cell token: the reviews STS exchanges an edge token for one with aud reviews.reviews.
-    const edge = await idp.mint({ sub: "alice" });
-    const r = await fetch(`${cellProcs.sts.url}/token`, {
+    // The cell gateway asks (over mTLS, as itself); the token is bound to its SPIFFE ID.
+    const edge = await idp.mint({ sub: "alice", aud: audiences[0] });
+    const r = await sts.fetchAs(gateway, "/token", {
       method: "POST",
       headers: { "content-type": "application/x-www-form-urlencoded" },
       body: new URLSearchParams({
@@ -68,7 +91,6 @@ describe("Istio-shaped Envoy: the rendered inbound WasmPlugin of the reviews cel
         subject_token: edge,
         subject_token_type: "urn:ietf:params:oauth:token-type:jwt",
         audience: "reviews",
-        source_workload: "gateway",
       }),
     });
     assert.equal(r.status, 200, `STS token exchange: ${await r.clone().text()}`);

@@ -69,6 +69,19 @@ export interface EnvoyConfigSpec {
 
 const T = (t: string) => `type.googleapis.com/${t}`;
 
+/**
+ * Connection-manager settings every Envoy the project ships or renders uses (issue 10): paths are
+ * normalised (RFC 3986 dot segments, merged slashes) before any filter or route sees them, a path
+ * with an encoded '/' or '\\' is refused (400), and so is a header whose name has an underscore
+ * (`x_cellery_auth_subject` must never reach a service beside the real `x-cellery-auth-subject`).
+ */
+export const HARDENED_HCM = {
+  normalize_path: true,
+  merge_slashes: true,
+  path_with_escaped_slashes_action: 'REJECT_REQUEST',
+  common_http_protocol_options: { headers_with_underscores_action: 'REJECT_REQUEST' },
+} as const;
+
 export function wasmFilter(spec: WasmFilterSpec['wasm']): Record<string, unknown> {
   const rootId = spec.rootId ?? 'cellauth';
   return {
@@ -163,6 +176,7 @@ function listener(l: ListenerSpec): Record<string, unknown> {
           '@type': T('envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager'),
           stat_prefix: l.name,
           codec_type: 'AUTO',
+          ...HARDENED_HCM,
           ...xfcc,
           ...accessLog,
           route_config: {

@@ -64,6 +64,8 @@ export async function startEnvoy(opts: EnvoyOptions): Promise<Envoy> {
     '-c', configPath, '--concurrency', String(opts.concurrency ?? 1),
     // No shared memory, so concurrent Envoys (other tests, other engineers) never collide on a base id.
     '--disable-hot-restart', '--admin-address-path', adminPath,
+    // Access logs reach their file within 100 ms (the default buffers them for 10 s).
+    '--file-flush-interval-msec', '100',
     '--log-level', opts.logLevel ?? 'warn', '--component-log-level', `wasm:${opts.wasmLogLevel ?? 'info'}`,
   ], { stdio: ['ignore', logFd, logFd] });
   closeSync(logFd);

@@ -2,6 +2,8 @@
 // SVID (or no certificate, or a foreign one) and verifies the server against the CA. One fresh
 // connection per request, so a test sees each handshake's outcome.
 import { request } from 'node:https';
+import { checkServerIdentity, type PeerCertificate } from 'node:tls';
+import { isIP } from 'node:net';
 
 export interface ClientCert { certPem: string; keyPem: string }
 
@@ -24,8 +26,12 @@ export interface MtlsResponse {
 }
 
 export function mtlsFetch(url: string, r: MtlsRequest): Promise<MtlsResponse> {
+  const target = new URL(url).hostname;
   return new Promise((resolve, reject) => {
     const req = request(url, {
+      // The server is checked against the address dialled, never a Host header a test sets.
+      servername: isIP(target) ? undefined : target,
+      checkServerIdentity: (_host: string, cert: PeerCertificate) => checkServerIdentity(target, cert),
       method: r.method ?? 'GET',
       headers: { ...(r.body !== undefined ? { 'content-length': String(Buffer.byteLength(r.body)) } : {}), ...r.headers },
       ca: r.ca,

@@ -1,13 +1,19 @@
 // Starts real OPA and STS processes for tests and demos: each on 127.0.0.1 with an ephemeral
 // port, each in its own temp dir, each with a stop() that kills the process and removes the dir.
+// An STS terminates mutual TLS by default with its own SVID from a SpiffeCa (the process-wide
+// sharedCa() unless one is given), so callers need a client certificate: use sts.fetchAs.
 //
 //   const cell = await startCell({ cell: "reviews" });      // OPA (default policies) + STS
-//   cell.sts.url, cell.opa.url, cell.sts.jwksUri ... await cell.stop();
+//   cell.sts.url (https), cell.opa.url, cell.sts.jwksUri ... await cell.stop();
+//   const res = await cell.sts.fetchAs("reviews-service", "/token", { method: "POST", headers, body });
 import { spawn, type ChildProcess } from "node:child_process";
-import { cpSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync, statSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync, statSync } from "node:fs";
+import { request as httpRequest } from "node:http";
+import { request as httpsRequest } from "node:https";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { SpiffeCa, type Svid } from "./spiffe-ca.ts";
 
 export const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
 export const opaBin = join(repoRoot, ".tools/bin/opa");
@@ -152,10 +158,92 @@ export async function startOpa(opts: { policies?: string[] } = {}): Promise<OpaP
   }
 }
 
+/** What a test request carries: method, headers, a string (or form) body, a timeout. */
+export interface FetchInit {
+  method?: string;
+  headers?: Record<string, string>;
+  body?: string | URLSearchParams;
+  timeoutMs?: number;
+}
+
+/** Client TLS material for httpsFetch: a client certificate (optional) and the CA to verify the server. */
+export interface ClientTls {
+  cert?: string;
+  key?: string;
+  ca: string;
+}
+
+/**
+ * A fetch over node:http / node:https (no undici), presenting `tls.cert`/`tls.key` when given
+ * and verifying the server against `tls.ca`. Resolves with a WHATWG Response; rejects when the
+ * connection or the TLS handshake fails.
+ */
+export function httpsFetch(url: string, init: FetchInit = {}, tls?: ClientTls): Promise<Response> {
+  const body = init.body === undefined ? undefined : String(init.body);
+  const u = new URL(url);
+  const secure = u.protocol === "https:";
+  return new Promise((resolve, reject) => {
+    const options = {
+      method: init.method ?? (body === undefined ? "GET" : "POST"),
+      headers: { ...(body !== undefined ? { "content-length": String(Buffer.byteLength(body)) } : {}), ...init.headers },
+      timeout: init.timeoutMs ?? 15_000,
+      ...(secure && tls ? { ca: tls.ca, cert: tls.cert, key: tls.key } : {}),
+    };
+    const req = (secure ? httpsRequest : httpRequest)(u, options, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("error", reject);
+      res.on("end", () => {
+        const headers = new Headers();
+        for (const [k, v] of Object.entries(res.headers)) {
+          if (typeof v === "string") headers.set(k, v);
+          else if (Array.isArray(v)) for (const x of v) headers.append(k, x);
+        }
+        const status = res.statusCode ?? 500;
+        const nullBody = status === 204 || status === 205 || status === 304;
+        resolve(new Response(nullBody ? null : Buffer.concat(chunks), { status, headers }));
+      });
+    });
+    req.on("timeout", () => req.destroy(new Error("request timed out")));
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
+let shared: Promise<SpiffeCa> | undefined;
+/** One SpiffeCa (trust domain cluster.local) per process, in a temp dir removed at exit. */
+export function sharedCa(): Promise<SpiffeCa> {
+  if (!shared) {
+    const dir = mkdtempSync(join(tmpdir(), "cellauth-ca-"));
+    process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
+    shared = SpiffeCa.create(dir);
+  }
+  return shared;
+}
+
+/**
+ * Who makes a request in fetchAs: a service account name (in the STS's namespace), any SVID
+ * (another namespace or trust domain), `{ namespace, sa }`, or null for no client certificate.
+ */
+export type Caller = string | Svid | { namespace: string; sa: string } | null;
+
 export interface StsProcess {
+  /** https://127.0.0.1:<port> (http:// in "xfcc" and "none" identity modes). */
   url: string;
   port: number;
   jwksUri: string;
+  /** The CA that issued the STS's SVID and issues callers' SVIDs. */
+  ca: SpiffeCa;
+  /** The STS's own SVID: spiffe://<td>/ns/<namespace>/sa/<cell>--sts-service. */
+  svid: Svid;
+  identity: StsIdentityMode;
+  /** An SVID of `sa` in `namespace` (default the STS's), issued once and cached. */
+  workload(sa: string, namespace?: string): Promise<Svid>;
+  /**
+   * A request to the STS as `caller`: over mTLS with the caller's client certificate ("mtls"
+   * mode), or over plain HTTP with the x-forwarded-client-cert its sidecar would set ("xfcc").
+   */
+  fetchAs(caller: Caller, path: string, init?: FetchInit): Promise<Response>;
   configPath: string;
   keysDir: string;
   /** The config as written (with defaults left to the STS). */
@@ -178,26 +266,50 @@ export interface StsProcess {
   stop(): Promise<void>;
 }
 
+/**
+ * "mtls" (default): the STS terminates mutual TLS with its SVID (config `tls`).
+ * "xfcc": plain HTTP, `peerIdentity: "xfcc"` (as behind an Istio sidecar).
+ * "none": plain HTTP and no caller authentication (/token, /authorize, /admin answer 401).
+ */
+export type StsIdentityMode = "mtls" | "xfcc" | "none";
+
 export interface StartStsOptions {
   cell: string;
   namespace?: string;
-  /** Extra config fields (merged over cell, namespace, keysDir, port 0, fast config polling). */
+  /** Extra config fields (merged over cell, namespace, keysDir, port 0, fast config polling, tls). */
   config?: Record<string, unknown>;
   /** Reuse a key directory (e.g. across STS instances); by default a fresh temp dir. */
   keysDir?: string;
+  /** The trust domain's CA; default sharedCa(). STSs that trust each other must share one. */
+  ca?: SpiffeCa;
+  /** Default "mtls". */
+  identity?: StsIdentityMode;
 }
 
 export async function startSts(opts: StartStsOptions): Promise<StsProcess> {
+  const ca = opts.ca ?? (await sharedCa());
+  const identity = opts.identity ?? "mtls";
+  const namespace = opts.namespace ?? "default";
   const dir = mkdtempSync(join(tmpdir(), `cellauth-sts-${opts.cell}-`));
   const keysDir = opts.keysDir ?? join(dir, "keys");
   const configPath = join(dir, "sts.json");
+  // The STS's own SVID, copied into its dir so that another STS of the same name cannot replace it.
+  const svid = await ca.issue(namespace, `${opts.cell}--sts-service`);
+  const tlsDir = join(dir, "tls");
+  mkdirSync(tlsDir, { mode: 0o700 });
+  const tls = { certFile: join(tlsDir, "sts.crt"), keyFile: join(tlsDir, "sts.key"), caFile: join(tlsDir, "ca.pem") };
+  writeFileSync(tls.certFile, svid.certPem, { mode: 0o644 });
+  writeFileSync(tls.keyFile, svid.keyPem, { mode: 0o600 });
+  writeFileSync(tls.caFile, ca.caPem, { mode: 0o644 });
   let config: Record<string, unknown> = {
     version: "v1",
     cell: opts.cell,
-    namespace: opts.namespace ?? "default",
+    namespace,
     port: 0,
     keysDir,
     configPollMs: 100,
+    ...(ca.trustDomain !== "cluster.local" ? { trustDomain: ca.trustDomain } : {}),
+    ...(identity === "mtls" ? { tls } : identity === "xfcc" ? { peerIdentity: "xfcc" } : {}),
     ...opts.config,
   };
   const updateConfig = (patch: Record<string, unknown>) => {
@@ -241,13 +353,32 @@ export async function startSts(opts: StartStsOptions): Promise<StsProcess> {
     await stopChild(child);
     rmSync(dir, { recursive: true, force: true });
   };
+  const svids = new Map<string, Promise<Svid>>();
+  const workload = (sa: string, ns = namespace) => {
+    const key = `${ns}/${sa}`;
+    if (!svids.has(key)) svids.set(key, ca.issue(ns, sa));
+    return svids.get(key)!;
+  };
   try {
     const port = await listening(0);
-    const url = `http://127.0.0.1:${port}`;
+    const url = `${identity === "mtls" ? "https" : "http"}://127.0.0.1:${port}`;
+    const fetchAs = async (caller: Caller, path: string, init: FetchInit = {}) => {
+      const who = caller === null ? undefined : typeof caller === "string" ? await workload(caller) : "certPem" in caller ? caller : await workload(caller.sa, caller.namespace);
+      if (identity === "mtls") return httpsFetch(`${url}${path}`, init, { ca: ca.caPem, cert: who?.certPem, key: who?.keyPem });
+      const headers = { ...init.headers };
+      // What the STS's own sidecar would set after verifying the caller (Envoy SANITIZE_SET).
+      if (identity === "xfcc" && who) headers["x-forwarded-client-cert"] = `By=${svid.spiffeId};Hash=${who.thumbprint};URI=${who.spiffeId}`;
+      return httpsFetch(`${url}${path}`, { ...init, headers });
+    };
     return {
       url,
       port,
       jwksUri: `${url}/.well-known/jwks.json`,
+      ca,
+      svid,
+      identity,
+      workload,
+      fetchAs,
       configPath,
       keysDir,
       get config() {

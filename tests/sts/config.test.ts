@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseConfig, loadConfigFile, ConfigError } from "../../sts/config.ts";
+import { parseConfig, loadConfigFile, ConfigError, allowedAudiences, insecureSwitches } from "../../sts/config.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "cellauth-config-test-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -26,6 +26,21 @@ test("a missing flag means the secure default", () => {
   assert.equal(config.clockSkewSeconds, 60);
   assert.equal(config.OPAQueryPrefix, "cellery/io");
   assert.equal(config.namespace, "default");
+  assert.equal(config.trustDomain, "cluster.local");
+  assert.equal(config.peerIdentity, "tls");
+  assert.equal(config.tls, undefined, "no tls: /token, /authorize and /admin refuse every caller");
+});
+
+test("tokenExchange.allowed defaults to own cell and every trusted peer, for every workload", () => {
+  const { config } = parseConfig({ ...minimal, trustedPeers: [{ cell: "customer-products", jwksUri: "https://127.0.0.1:1/j" }] });
+  assert.deepEqual([...allowedAudiences(config, "reviews-service")].sort(), ["customer-products", "reviews"]);
+  const limited = parseConfig({
+    ...minimal,
+    trustedPeers: [{ cell: "customer-products", jwksUri: "https://127.0.0.1:1/j" }],
+    tokenExchange: { allowed: [{ workload: "reviews-service", audiences: ["customer-products"] }] },
+  }).config;
+  assert.deepEqual([...allowedAudiences(limited, "reviews-service")], ["customer-products"]);
+  assert.deepEqual([...allowedAudiences(limited, "ratings-service")], []);
 });
 
 test("peers get the default namespace; unsecured paths compile", () => {
@@ -45,7 +60,21 @@ const bad: [string, Record<string, unknown>, RegExp][] = [
   ["bad cell name", { ...minimal, cell: "Reviews!" }, /cell/],
   ["bad alg", { ...minimal, signingAlg: "HS256" }, /signingAlg/],
   ["flag as string", { ...minimal, enableAuthorization: "false" }, /enableAuthorization/],
-  ["globalJWKS with neither uri nor jwks", { ...minimal, globalJWKS: { issuer: "x" } }, /globalJWKS/],
+  ["globalJWKS with neither uri nor jwks", { ...minimal, globalJWKS: { issuer: "x", audiences: ["a"] } }, /globalJWKS/],
+  ["globalJWKS without audiences", { ...minimal, globalJWKS: { issuer: "x", jwks: { keys: [] } } }, /audiences/],
+  ["globalJWKS with empty audiences", { ...minimal, globalJWKS: { issuer: "x", jwks: { keys: [] }, audiences: [] } }, /audiences/],
+  ["tls without caFile", { ...minimal, tls: { certFile: "a", keyFile: "b" } }, /caFile/],
+  ["xfcc with tls", { ...minimal, peerIdentity: "xfcc", tls: { certFile: "a", keyFile: "b", caFile: "c" } }, /xfcc/],
+  ["unknown peerIdentity", { ...minimal, peerIdentity: "header" }, /peerIdentity/],
+  ["admin endpoints without adminPrincipals", { ...minimal, enableAdminEndpoints: true }, /adminPrincipals/],
+  ["signature validation off without acknowledgement", { ...minimal, enableSignatureValidation: false }, /enableSignatureValidation is false/],
+  ["issuer validation off, another switch acknowledged", { ...minimal, enableIssuerValidation: false, insecureAcknowledgements: ["enableAuthorization"] }, /enableIssuerValidation/],
+  ["audience validation off without acknowledgement", { ...minimal, enableAudienceValidation: false }, /enableAudienceValidation/],
+  ["authorization off without acknowledgement", { ...minimal, enableAuthorization: false }, /enableAuthorization/],
+  ["catch-all unsecuredPaths .*", { ...minimal, unsecuredPaths: [".*"] }, /match every path/],
+  ["catch-all unsecuredPaths ^/", { ...minimal, unsecuredPaths: ["^/healthz$", "^/"] }, /match every path/],
+  ["catch-all unsecuredPaths (empty alternative)", { ...minimal, unsecuredPaths: ["^/healthz|"] }, /match every path/],
+  ["allowed audience that is no known cell", { ...minimal, tokenExchange: { allowed: [{ workload: "*", audiences: ["payments"] }] } }, /payments/],
   ["bad regex", { ...minimal, unsecuredPaths: ["(unclosed"] }, /invalid regular expression/],
   ["duplicate peer", { ...minimal, trustedPeers: [{ cell: "a", jwksUri: "http://h/j" }, { cell: "a", jwksUri: "http://h/k" }] }, /twice/],
   ["OPA prefix with traversal", { ...minimal, OPAQueryPrefix: "cellery/../x" }, /OPAQueryPrefix/],
@@ -56,6 +85,19 @@ for (const [name, raw, why] of bad) {
     assert.throws(() => parseConfig(raw), (e: unknown) => e instanceof ConfigError && why.test(e.message));
   });
 }
+
+test("weakened switches load only when acknowledged, and are reported", () => {
+  const loaded = parseConfig({
+    ...minimal,
+    enableSignatureValidation: false,
+    unsecuredPaths: [".*"],
+    insecureAcknowledgements: ["enableSignatureValidation", "unsecuredPathsCatchAll"],
+  });
+  assert.deepEqual(insecureSwitches(loaded.config, loaded.unsecured), ["enableSignatureValidation", "unsecuredPathsCatchAll"]);
+  const normal = parseConfig({ ...minimal, unsecuredPaths: ["^/healthz$", "^/reviews/public(/|$)"] });
+  assert.deepEqual(insecureSwitches(normal.config, normal.unsecured), []);
+  assert.deepEqual(parseConfig({ ...minimal, enableAdminEndpoints: true, adminPrincipals: ["spiffe://cluster.local/ns/ops/sa/rotator"] }).config.adminPrincipals, ["spiffe://cluster.local/ns/ops/sa/rotator"]);
+});
 
 test("a file: relative keysDir is resolved against the config file; broken JSON is a ConfigError", () => {
   const path = join(dir, "sts.json");

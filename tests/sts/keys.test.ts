@@ -1,7 +1,7 @@
 // Signing keys: created on first start, persisted, RFC 7638 kids, three-state rotation.
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, statSync, readFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, rmSync, statSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { calculateJwkThumbprint } from "jose";
@@ -67,6 +67,23 @@ test("RS256 is available as an option, with RSA thumbprint kids", async () => {
 test("a key dir of another algorithm is refused rather than silently replaced", async () => {
   await KeyStore.open(join(root, "mix"), "ES256");
   await assert.rejects(KeyStore.open(join(root, "mix"), "RS256"), /ES256 keys but signingAlg is RS256/);
+});
+
+test("a signing-keys file readable by group or others is refused; an open key dir is narrowed to 0700 with a warning", async () => {
+  const dir = join(root, "perm");
+  await KeyStore.open(dir, "ES256");
+  const file = join(dir, "signing-keys.json");
+  for (const mode of [0o644, 0o640, 0o604, 0o660]) {
+    chmodSync(file, mode);
+    await assert.rejects(KeyStore.open(dir, "ES256"), /readable by group or others/, mode.toString(8));
+  }
+  chmodSync(file, 0o600);
+  chmodSync(dir, 0o755);
+  const before = logs.length;
+  await KeyStore.open(dir, "ES256");
+  assert.equal(statSync(dir).mode & 0o777, 0o700);
+  const warned = logs.slice(before).map((l) => JSON.parse(l)).find((e) => e.level === "warn");
+  assert.match(warned?.msg ?? "", /key directory was open to group or others/);
 });
 
 test("logs never contain private key material", async () => {

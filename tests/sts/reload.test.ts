@@ -9,7 +9,7 @@ const GRANT = "urn:ietf:params:oauth:grant-type:token-exchange";
 let sts: StsProcess;
 
 before(async () => {
-  sts = await startSts({ cell: "reviews", config: { enableAuthorization: false, allowTokenWithoutSubject: true } });
+  sts = await startSts({ cell: "reviews", config: { enableAuthorization: false, insecureAcknowledgements: ["enableAuthorization"], allowTokenWithoutSubject: true } });
 });
 after(async () => {
   await sts?.stop();
@@ -17,10 +17,10 @@ after(async () => {
 
 /** A workload token (no user context): its lifetime shows which config is in force. */
 async function workloadToken(): Promise<{ status: number; body: Record<string, unknown> }> {
-  const res = await fetch(`${sts.url}/token`, {
+  const res = await sts.fetchAs("reviews-service", "/token", {
     method: "POST",
     headers: { "content-type": "application/x-www-form-urlencoded" },
-    body: new URLSearchParams({ grant_type: GRANT, audience: "reviews", source_workload: "reviews-service" }),
+    body: new URLSearchParams({ grant_type: GRANT, audience: "reviews" }),
   });
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }
@@ -35,6 +35,7 @@ test("a workload token carries sub <cell>/<workload> and the configured lifetime
   assert.equal(body.expires_in, 300);
   const claims = JSON.parse(Buffer.from((body.access_token as string).split(".")[1], "base64url").toString());
   assert.equal(claims.sub, "reviews/reviews-service");
+  assert.deepEqual(claims.cnf, { spiffe_id: "spiffe://cluster.local/ns/default/sa/reviews-service" });
   assert.equal(claims.act, undefined, "no delegation without a subject token");
 });
 
@@ -64,10 +65,15 @@ test("bad reloads are rejected with a logged reason and the old config stays", a
   assert.match(rejectedReasons().at(-1)!, /need a restart: keysDir/);
   assert.equal((await workloadToken()).body.expires_in, 60);
 
-  assert.equal(await sts.applyConfig({ tokenLifetimeSeconds: 90, keysDir: sts.keysDir }), "applied");
+  const tls = sts.config.tls;
+  assert.equal(await sts.applyConfig({ tokenLifetimeSeconds: 90, keysDir: sts.keysDir, peerIdentity: "xfcc", tls: undefined }), "rejected");
+  assert.match(rejectedReasons().at(-1)!, /need a restart: tls, peerIdentity/);
+  assert.equal((await workloadToken()).body.expires_in, 60);
+
+  assert.equal(await sts.applyConfig({ tokenLifetimeSeconds: 90, keysDir: sts.keysDir, peerIdentity: "tls", tls }), "applied");
   assert.equal((await workloadToken()).body.expires_in, 90);
-  const metrics = await (await fetch(`${sts.url}/metrics`)).text();
-  assert.match(metrics, /sts_config_reloads_rejected_total 3/);
+  const metrics = await (await sts.fetchAs("prometheus", "/metrics")).text();
+  assert.match(metrics, /sts_config_reloads_rejected_total 4/);
 });
 
 test("a config written slowly (truncate, pause, rest) is judged only once it settles", async () => {
@@ -92,23 +98,23 @@ test("a config written slowly (truncate, pause, rest) is judged only once it set
 
 test("the process keeps serving: health endpoints answer", async () => {
   for (const path of ["/healthz", "/readyz"]) {
-    const res = await fetch(`${sts.url}${path}`);
+    const res = await sts.fetchAs("kubelet", path);
     assert.equal(res.status, 200, path);
     await res.arrayBuffer();
   }
-  const res = await fetch(`${sts.url}/nope`);
+  const res = await sts.fetchAs("kubelet", "/nope");
   assert.equal(res.status, 404);
   await res.arrayBuffer();
-  const wrongMethod = await fetch(`${sts.url}/token`);
+  const wrongMethod = await sts.fetchAs("reviews-service", "/token");
   assert.equal(wrongMethod.status, 405);
   await wrongMethod.arrayBuffer();
 });
 
 test("a killed STS restarts on the same port with the same keys", async () => {
-  const jwks = await (await fetch(sts.jwksUri)).json();
+  const jwks = await (await sts.fetchAs("peer", "/.well-known/jwks.json")).json();
   await sts.kill();
-  await assert.rejects(fetch(`${sts.url}/healthz`));
+  await assert.rejects(sts.fetchAs("kubelet", "/healthz"));
   await sts.restart();
-  assert.deepEqual(await (await fetch(sts.jwksUri)).json(), jwks);
+  assert.deepEqual(await (await sts.fetchAs("peer", "/.well-known/jwks.json")).json(), jwks);
   assert.equal((await workloadToken()).body.expires_in, 90, "the last applied config is what restarts");
 });

@@ -4,9 +4,10 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { decodeProtectedHeader } from "jose";
-import { startSts, type StsProcess } from "../lib/sts-process.ts";
+import { startSts, type Caller, type StsProcess } from "../lib/sts-process.ts";
 import { createGlobalIssuer, type GlobalIssuer } from "../lib/global-issuer.ts";
 
+const ADMIN = "spiffe://cluster.local/ns/ops/sa/key-rotator";
 const GRANT = "urn:ietf:params:oauth:grant-type:token-exchange";
 const JWT_TYPE = "urn:ietf:params:oauth:token-type:jwt";
 
@@ -16,11 +17,11 @@ let cp: StsProcess;
 
 before(async () => {
   idp = await createGlobalIssuer();
-  const globalJWKS = { issuer: idp.issuer, jwks: idp.jwks };
-  cp = await startSts({ cell: "customer-products", config: { globalJWKS, enableAuthorization: false, jwksCooldownSeconds: 0 } });
+  const globalJWKS = { issuer: idp.issuer, jwks: idp.jwks, audiences: ["https://shop.cellauth.local"] };
+  cp = await startSts({ cell: "customer-products", config: { globalJWKS, enableAuthorization: false, insecureAcknowledgements: ["enableAuthorization"], jwksCooldownSeconds: 0 } });
   reviews = await startSts({
     cell: "reviews",
-    config: { globalJWKS, enableAuthorization: false, enableAdminEndpoints: true, trustedPeers: [{ cell: "customer-products", jwksUri: cp.jwksUri }] },
+    config: { globalJWKS, enableAuthorization: false, insecureAcknowledgements: ["enableAuthorization"], enableAdminEndpoints: true, adminPrincipals: [ADMIN], trustedPeers: [{ cell: "customer-products", jwksUri: cp.jwksUri }] },
   });
   assert.equal(await cp.applyConfig({ trustedPeers: [{ cell: "reviews", jwksUri: reviews.jwksUri }] }), "applied");
 });
@@ -29,33 +30,33 @@ after(async () => {
   await cp?.stop();
 });
 
-async function post(url: string, body: string, contentType = "application/x-www-form-urlencoded") {
-  const res = await fetch(url, { method: "POST", headers: { "content-type": contentType }, body });
+async function post(sts: StsProcess, as: Caller, path: string, body: string, contentType = "application/x-www-form-urlencoded") {
+  const res = await sts.fetchAs(as, path, { method: "POST", headers: { "content-type": contentType }, body });
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }
 
 /** reviews mints a token for customer-products from a fresh user token. */
 async function reviewsToken(): Promise<string> {
-  const user = await idp.mint({ sub: "alice" });
-  const form = new URLSearchParams({ grant_type: GRANT, subject_token: user, subject_token_type: JWT_TYPE, audience: "customer-products", source_workload: "reviews-service" });
-  const r = await post(`${reviews.url}/token`, form.toString());
+  const user = await idp.mint({ sub: "alice", aud: "https://shop.cellauth.local" });
+  const form = new URLSearchParams({ grant_type: GRANT, subject_token: user, subject_token_type: JWT_TYPE, audience: "customer-products" });
+  const r = await post(reviews, "reviews-service", "/token", form.toString());
   assert.equal(r.status, 200, JSON.stringify(r.body));
   return r.body.access_token as string;
 }
 
 /** customer-products verifies reviews' token by exchanging it (a real peer verification). */
 async function peerAccepts(token: string): Promise<{ status: number; body: Record<string, unknown> }> {
-  const form = new URLSearchParams({ grant_type: GRANT, subject_token: token, subject_token_type: JWT_TYPE, audience: "customer-products", source_workload: "categories-service" });
-  return post(`${cp.url}/token`, form.toString());
+  const form = new URLSearchParams({ grant_type: GRANT, subject_token: token, subject_token_type: JWT_TYPE, audience: "customer-products" });
+  return post(cp, "categories-service", "/token", form.toString());
 }
 
 async function jwksServed(sts: StsProcess): Promise<number> {
-  const text = await (await fetch(`${sts.url}/metrics`)).text();
+  const text = await (await sts.fetchAs("prometheus", "/metrics")).text();
   return Number(/sts_jwks_requests_total (\d+)/.exec(text)?.[1] ?? 0);
 }
 
 async function rotate(sts: StsProcess): Promise<string> {
-  const r = await post(`${sts.url}/admin/rotate`, "", "application/json");
+  const r = await post(sts, { namespace: "ops", sa: "key-rotator" }, "/admin/rotate", "", "application/json");
   assert.equal(r.status, 200);
   return r.body.kid as string;
 }
@@ -67,7 +68,7 @@ test("a peer accepts tokens signed with the new key after rotations, without a r
   const fetchesBefore = await jwksServed(reviews);
   assert.ok(fetchesBefore >= 1, "customer-products fetched reviews' JWKS");
 
-  const published = ((await (await fetch(reviews.jwksUri)).json()) as { keys: { kid: string }[] }).keys.map((k) => k.kid);
+  const published = ((await (await reviews.fetchAs("peer", "/.well-known/jwks.json")).json()) as { keys: { kid: string }[] }).keys.map((k) => k.kid);
   const kid1 = await rotate(reviews);
   assert.notEqual(kid1, kid0);
   assert.ok(published.includes(kid1), "the new signing key was published before the rotation");
@@ -89,7 +90,21 @@ test("a peer accepts tokens signed with the new key after rotations, without a r
 });
 
 test("the admin endpoint is off unless configured", async () => {
-  const r = await fetch(`${cp.url}/admin/rotate`, { method: "POST" });
+  const r = await cp.fetchAs("customer-products-admin", "/admin/rotate", { method: "POST" });
   assert.equal(r.status, 404);
   await r.arrayBuffer();
+});
+
+test("/admin/rotate answers only the allowlisted principals (issue 10 item 8)", async () => {
+  const kid = (await reviews.fetchAs("peer", "/.well-known/jwks.json").then((r) => r.json()) as { keys: { kid: string }[] }).keys[0].kid;
+  for (const as of ["reviews-service", "key-rotator", { namespace: "customer-products", sa: "key-rotator" }] as Caller[]) {
+    const r = await reviews.fetchAs(as, "/admin/rotate", { method: "POST" });
+    assert.equal(r.status, 403, JSON.stringify(as));
+    assert.deepEqual(await r.json(), { error: "unauthorized_client" });
+  }
+  const other = await reviews.ca.issue("ops", "key-rotator", { trustDomain: "evil.example" });
+  assert.equal((await reviews.fetchAs(other, "/admin/rotate", { method: "POST" })).status, 403);
+  await assert.rejects(reviews.fetchAs(null, "/admin/rotate", { method: "POST" }));
+  const after = (await reviews.fetchAs("peer", "/.well-known/jwks.json").then((r) => r.json()) as { keys: { kid: string }[] }).keys[0].kid;
+  assert.equal(after, kid, "no refused call rotated the keys");
 });

@@ -37,7 +37,11 @@ describe("claims", () => {
   it("nbf and iat in the future", () => {
     expect<Status>(checkClaims(jwt("{\"aud\":\"a\",\"exp\":1800000000,\"nbf\":1700000061}"), rule(), NOW, true)).toBe(Status.JwtNotYetValid);
     expect<Status>(checkClaims(jwt("{\"aud\":\"a\",\"exp\":1800000000,\"nbf\":1700000060}"), rule(), NOW, true)).toBe(Status.Ok);
-    expect<Status>(checkClaims(jwt("{\"aud\":\"a\",\"exp\":1800000000,\"iat\":1700000061}"), rule(), NOW, true)).toBe(Status.JwtIatInFuture);
+    // iat in the future: no check unless rejectIatInFuture (RFC 7519 defines none; jwt_authn has none).
+    expect<Status>(checkClaims(jwt("{\"aud\":\"a\",\"exp\":1800000000,\"iat\":1700000061}"), rule(), NOW, true)).toBe(Status.Ok);
+    const strict = rule();
+    strict.rejectIatInFuture = true;
+    expect<Status>(checkClaims(jwt("{\"aud\":\"a\",\"exp\":1800000000,\"iat\":1700000061}"), strict, NOW, true)).toBe(Status.JwtIatInFuture);
   });
   it("requireExpiration and maxLifetimeSeconds", () => {
     expect<Status>(checkClaims(jwt("{\"aud\":\"a\"}"), rule(), NOW, true)).toBe(Status.JwtMissingExp);

@@ -26,6 +26,17 @@ describe("JWKS parsing", () => {
     expect<i32>(set!.keys.length).toBe(1);
     expect<i32>(set!.skipped.length).toBe(2);
   });
+  it("skips keys whose key_ops exclude verify (Wycheproof rejectWrongKeyOps), with the reason", () => {
+    const enc = EC.replace("{", "{\"key_ops\":[\"encrypt\"],");
+    const notList = RSA.replace("{", "{\"key_ops\":\"verify\",");
+    const ok = ED.replace("{", "{\"key_ops\":[\"sign\",\"verify\"],");
+    const set = parseJwks("{\"keys\":[" + enc + "," + notList + "," + ok + "]}", 16);
+    expect<i32>(set!.keys.length).toBe(1);
+    expect<KeyType>(set!.keys[0].type).toBe(KeyType.Ed25519);
+    expect<i32>(set!.skipped.length).toBe(2);
+    expect<bool>(set!.skipped[0].includes("key_ops [\"encrypt\"] does not include \"verify\"")).toBe(true, set!.skipped[0]);
+    expect<bool>(parseJwks("{\"keys\":[" + enc + "]}", 16) === null).toBe(true);
+  });
   it("refuses a JWKS with no usable key, bad JSON, or no keys list", () => {
     expect<bool>(parseJwks("{\"keys\":[]}", 16) === null).toBe(true);
     expect<bool>(lastJwksError().includes("no usable")).toBe(true);

@@ -1,4 +1,4 @@
-import { PathMatcher, PathKind, lastPathError, stripQuery } from "../../assembly/rules/path";
+import { PathMatcher, PathKind, lastPathError, stripQuery, normalizePath } from "../../assembly/rules/path";
 
 function tpl(t: string): PathMatcher {
   const m = PathMatcher.template(t);
@@ -160,5 +160,51 @@ describe("PathMatcher.parse (Istio paths syntax)", () => {
   it("'*' in the middle is refused", () => {
     expect<PathMatcher | null>(PathMatcher.parse("/a/*/b")).toBeNull();
     expect<PathMatcher | null>(PathMatcher.parse("*a*")).toBeNull();
+  });
+});
+
+describe("normalizePath (RFC 3986 5.2.4, merged slashes, no query)", () => {
+  it("removes dot segments, merges slashes, drops the query and ;params", () => {
+    expect<string>(normalizePath("/a/b")!).toBe("/a/b");
+    expect<string>(normalizePath("/a/b?x=1")!).toBe("/a/b");
+    expect<string>(normalizePath("/a//b")!).toBe("/a/b");
+    expect<string>(normalizePath("//a///b//")!).toBe("/a/b/");
+    expect<string>(normalizePath("/a/./b")!).toBe("/a/b");
+    expect<string>(normalizePath("/a/x/../b")!).toBe("/a/b");
+    expect<string>(normalizePath("/a/b/..")!).toBe("/a/");
+    expect<string>(normalizePath("/../../a")!).toBe("/a");
+    expect<string>(normalizePath("/..")!).toBe("/");
+    expect<string>(normalizePath("/")!).toBe("/");
+    expect<string>(normalizePath("/a;x/b;y=1")!).toBe("/a/b");
+    expect<string>(normalizePath("/public/..;/admin")!).toBe("/admin");
+    expect<string>(normalizePath("/a/%2e%2E/b")!).toBe("/b");
+    expect<string>(normalizePath("/%61dmin%7e")!).toBe("/admin~");
+    expect<string>(normalizePath("/a%20b")!).toBe("/a%20b");
+    expect<string>(normalizePath("/a%zz")!).toBe("/a%zz");
+    expect<string>(normalizePath("/a%2")!).toBe("/a%2");
+  });
+  it("refuses an encoded slash or backslash, and a raw backslash", () => {
+    expect<bool>(normalizePath("/a%2Fb") === null).toBe(true);
+    expect<bool>(normalizePath("/a%2fb") === null).toBe(true);
+    expect<bool>(normalizePath("/a%5Cb") === null).toBe(true);
+    expect<bool>(normalizePath("/a%5cb") === null).toBe(true);
+    expect<bool>(normalizePath("/a\\b") === null).toBe(true);
+    expect<string>(normalizePath("/a?next=%2F")!).toBe("/a");
+  });
+});
+
+describe("segment prefix (a configured `prefix`)", () => {
+  it("matches whole segments only", () => {
+    const m = PathMatcher.segmentPrefix("/healthz");
+    expect<bool>(m.matches("/healthz")).toBe(true);
+    expect<bool>(m.matches("/healthz/")).toBe(true);
+    expect<bool>(m.matches("/healthz/x")).toBe(true);
+    expect<bool>(m.matches("/healthz?x")).toBe(true);
+    expect<bool>(m.matches("/healthzadmin")).toBe(false);
+    expect<bool>(m.matches("/healthz-admin")).toBe(false);
+    expect<bool>(PathMatcher.segmentPrefix("/api/").matches("/api/x")).toBe(true);
+    expect<bool>(PathMatcher.segmentPrefix("/api/").matches("/api")).toBe(false);
+    expect<bool>(PathMatcher.segmentPrefix("/").matches("/anything")).toBe(true);
+    expect<bool>(PathMatcher.prefix("/healthz").matches("/healthzadmin")).toBe(true);
   });
 });
