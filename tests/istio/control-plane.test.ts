@@ -186,6 +186,7 @@ describe("a real Kubernetes API server and istiod", { skip: skipApi }, () => {
       const stats = await (await fetch(`http://127.0.0.1:${envoy!.adminPort}/stats?filter=update_rejected`)).text();
       const rejected = stats.split("\n").filter((l) => /update_rejected: [1-9]/.test(l));
       assert.deepEqual(rejected, [], `NACKs:\n${envoy!.log().split("\n").filter((l) => /rejected|NACK/i.test(l)).join("\n")}`);
+      await assertLoopbackOnly(envoy!.adminPort);
     });
   });
 
@@ -282,6 +283,7 @@ describe("a real Kubernetes API server and istiod", { skip: skipApi }, () => {
       const dump = await (await fetch(`http://127.0.0.1:${envoy!.adminPort}/config_dump?resource=ecds_filters`)).text();
       assert.match(dump, /reviews-service-cellauth-outbound/);
       assert.match(dump, /reviews-service-cellauth-inbound/);
+      await assertLoopbackOnly(envoy!.adminPort);
     });
   });
 });
@@ -307,6 +309,13 @@ function sidecarPlumbing(inPort: number, upstreamPort: number): K8sObject[] {
     { apiVersion: "networking.istio.io/v1", kind: "DestinationRule", metadata: { name: "test-peer-sts-plaintext", namespace: ns },
       spec: { host: "customer-products--sts-service.customer-products.svc.cluster.local", trafficPolicy: { tls: { mode: "DISABLE" } } } },
   ];
+}
+
+/** Every listener istiod gave the Envoy binds a loopback address (nothing on 0.0.0.0). */
+async function assertLoopbackOnly(adminPort: number): Promise<void> {
+  const listeners = (await (await fetch(`http://127.0.0.1:${adminPort}/listeners`)).text()).trim().split("\n").filter(Boolean);
+  assert.ok(listeners.length > 0, "istiod sent listeners");
+  for (const l of listeners) assert.match(l, /::127\.\d+\.\d+\.\d+:\d+$/, `listener not on loopback: ${l}`);
 }
 
 /** The spec fields of `got` that `want` has (the server adds defaults; we check nothing was dropped). */
