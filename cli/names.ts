@@ -6,6 +6,8 @@ import type { Cell } from "./cell.ts";
 export const PLUGIN_NAME = "cellauth";
 export const TOKEN_HEADER = "cellery-authorization";
 export const OPA_PORT = 8181;
+/** Istio's default trust domain: SPIFFE IDs are spiffe://cluster.local/ns/<ns>/sa/<account>. */
+export const TRUST_DOMAIN = "cluster.local";
 
 export const stsName = (cell: string) => `${cell}--sts-service`;
 /** The cell gateway's workload (and ServiceAccount) name. */

@@ -11,7 +11,7 @@ import { Service } from "kubernetes-models/v1/Service";
 import { ServiceAccount } from "kubernetes-models/v1/ServiceAccount";
 import { CellError } from "../yaml-source.ts";
 import type { Cell } from "../cell.ts";
-import { cellLabels, OPA_PORT, stsJwksUri, stsName } from "../names.ts";
+import { cellLabels, OPA_PORT, stsJwksUri, stsName, TRUST_DOMAIN } from "../names.ts";
 import { stsRegex } from "../paths.ts";
 import { checked, type Rendered } from "./model.ts";
 
@@ -30,6 +30,8 @@ export function stsConfig(cell: Cell): Record<string, unknown> {
     // The STS pod's Istio sidecar terminates mTLS and appends the verified peer to
     // x-forwarded-client-cert; the STS takes its caller from that last element only.
     peerIdentity: "xfcc",
+    // Callers are SPIFFE IDs of this trust domain (Istio's default).
+    trustDomain: TRUST_DOMAIN,
     ...(cell.globalIssuer ? { globalJWKS: { issuer: cell.globalIssuer.issuer, uri: cell.globalIssuer.jwksUri, audiences: cell.globalIssuer.audiences } } : {}),
     trustedPeers: cell.trustedPeers.map((p) => ({ cell: p.cell, namespace: p.namespace, jwksUri: stsJwksUri(p.cell, p.namespace, p.stsPort) })),
     opa: { url: `http://127.0.0.1:${OPA_PORT}` },

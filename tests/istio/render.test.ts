@@ -130,6 +130,11 @@ describe("cellauth render: example cells", () => {
         if (errors === null) return t.skip("config/sts.schema.json is absent");
         assert.deepEqual(errors, []);
         assert.equal(config.cell, cell);
+        // Identity (issue 9): the STS's sidecar terminates mTLS and passes the peer in XFCC.
+        assert.equal(config.trustDomain, "cluster.local");
+        assert.equal(config.peerIdentity, "xfcc");
+        const cellYaml = parseAllDocuments(readFileSync(join(root, "istio/examples", cell, "cell.yaml"), "utf8"))[0].toJS();
+        assert.deepEqual(config.globalJWKS.audiences, cellYaml.globalIssuer.audiences);
         for (const re of config.unsecuredPaths) assert.doesNotThrow(() => new RegExp(re));
       });
 
