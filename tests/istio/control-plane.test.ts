@@ -171,6 +171,18 @@ describe("a real Kubernetes API server and istiod", { skip: skipApi }, () => {
       assert.equal(r.status, 401, r.body);
     });
 
+    it("the rendered hardened-HTTP EnvoyFilter reaches the gateway: underscore headers and encoded slashes are refused", async () => {
+      // Before the filter runs: Envoy's own connection manager answers 400.
+      const underscore = await until("400 for an underscore header", (x) => x.status === 400, { authorization: `Bearer ${edgeToken}`, x_cellery_auth_subject: "admin" });
+      assert.equal(underscore.status, 400);
+      const r = await fetch(`http://127.0.0.1:${gwPort}/reviews%2F..%2Fadmin`, { headers: { authorization: `Bearer ${edgeToken}` }, signal: AbortSignal.timeout(5000) });
+      assert.equal(r.status, 400);
+      const dump = await (await fetch(`http://127.0.0.1:${envoy!.adminPort}/config_dump?resource=dynamic_listeners`)).text();
+      for (const field of ['"normalize_path": true', '"merge_slashes": true', '"path_with_escaped_slashes_action": "REJECT_REQUEST"', '"headers_with_underscores_action": "REJECT_REQUEST"']) {
+        assert.ok(dump.includes(field), `the gateway's connection manager has ${field}`);
+      }
+    });
+
     it("a live pluginConfig change (other audiences) is pushed: the same token gets 403, Envoy not restarted", async () => {
       const pid = envoy!.child.pid;
       const changed = structuredClone(plugin);

@@ -37,13 +37,21 @@ describe("istioctl validate -f on the rendered cells", { skip: skipReason }, () 
   });
   after(() => rmSync(tmp, { recursive: true, force: true }));
 
-  it("accepts every file, without warnings", () => {
+  // The one warning allowed: istioctl flags every EnvoyFilter as an internal API. The cell's
+  // hardened-HTTP EnvoyFilter is deliberate (Istio has no other API for underscore headers); its
+  // patch is checked by istiod and real Envoy in control-plane.test.ts.
+  const ENVOYFILTER_WARNING = /^\s*\* EnvoyFilter\/[\w-]+\/cellauth-hardened-http: EnvoyFilter exposes internal implementation details/;
+
+  it("accepts every file, without warnings but the EnvoyFilter notice", () => {
     const r = validate(...dirs);
     assert.equal(r.status, 0, r.output);
     for (const dir of dirs) {
-      for (const f of readdirSync(dir)) assert.ok(r.output.includes(`"${join(dir, f)}" is valid`), `${f} not reported valid:\n${r.output}`);
+      for (const f of readdirSync(dir)) {
+        const ok = r.output.includes(`"${join(dir, f)}" is valid`) || (f === "envoyfilter-cellauth-hardened-http.yaml" && r.output.includes(`"${join(dir, f)}" has warnings`));
+        assert.ok(ok, `${f} not reported valid:\n${r.output}`);
+      }
     }
-    const other = r.output.split("\n").filter((l) => l.trim() && !/" is valid$/.test(l));
+    const other = r.output.split("\n").filter((l) => l.trim() && !/" is valid$/.test(l) && !/envoyfilter-cellauth-hardened-http\.yaml" has warnings: $/.test(l) && !ENVOYFILTER_WARNING.test(l));
     assert.deepEqual(other, [], "istioctl printed warnings");
   });
 

@@ -4,6 +4,7 @@ import { WasmPlugin } from "@kubernetes-models/istio/extensions.istio.io/v1alpha
 import { DestinationRule } from "@kubernetes-models/istio/networking.istio.io/v1beta1/DestinationRule";
 import { ServiceEntry } from "@kubernetes-models/istio/networking.istio.io/v1beta1/ServiceEntry";
 import { Sidecar } from "@kubernetes-models/istio/networking.istio.io/v1beta1/Sidecar";
+import { EnvoyFilter } from "@kubernetes-models/istio/networking.istio.io/v1alpha3/EnvoyFilter";
 import { AuthorizationPolicy } from "@kubernetes-models/istio/security.istio.io/v1/AuthorizationPolicy";
 import { PeerAuthentication } from "@kubernetes-models/istio/security.istio.io/v1beta1/PeerAuthentication";
 import { Deployment } from "kubernetes-models/apps/v1/Deployment";
@@ -21,6 +22,7 @@ const classes: Record<string, Ctor> = {
   "networking.istio.io/v1beta1/DestinationRule": DestinationRule,
   "networking.istio.io/v1beta1/ServiceEntry": ServiceEntry,
   "networking.istio.io/v1beta1/Sidecar": Sidecar,
+  "networking.istio.io/v1alpha3/EnvoyFilter": EnvoyFilter,
   "security.istio.io/v1/AuthorizationPolicy": AuthorizationPolicy,
   "security.istio.io/v1beta1/PeerAuthentication": PeerAuthentication,
   "apps/v1/Deployment": Deployment,
