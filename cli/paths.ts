@@ -46,7 +46,8 @@ export function stsRegex(p: string): string {
   const x = parseIstioPath(p);
   const query = "(?:[?#].*)?$";
   if (x.kind === "exact") return `^${escape(x.path)}${query}`;
-  if (x.kind === "prefix") return `^${escape(x.prefix)}`;
+  // Whole segments, as the filter's prefix rules match: /public* is /public and /public/..., never /publicity.
+  if (x.kind === "prefix") return x.prefix.endsWith("/") ? `^${escape(x.prefix)}` : `^${escape(x.prefix)}(?:[/?#]|$)`;
   if (x.kind === "template") {
     const body = x.template.split("/").slice(1).map((s) => (s === "{*}" ? "[^/?#]+" : s === "{**}" ? "[^?#]*" : escape(s))).join("/");
     return `^/${body}${query}`;

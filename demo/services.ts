@@ -21,6 +21,7 @@ export interface Identity {
   cell?: { name?: string; workload?: string };
   act?: unknown;
   cnf?: { spiffe_id?: string };
+  may_act?: { sub?: string };
   /** The calling workload as the inbound sidecar verified it (mTLS peer, from x-forwarded-client-cert). */
   peer?: string;
 }
@@ -64,7 +65,7 @@ function identity(req: IncomingMessage): Identity {
   if (typeof payload === "string") {
     try {
       const c = JSON.parse(Buffer.from(payload, "base64url").toString("utf8"));
-      Object.assign(out, { iss: c.iss, aud: c.aud, sub: c.sub, cell: c.cell, act: c.act, cnf: c.cnf });
+      Object.assign(out, { iss: c.iss, aud: c.aud, sub: c.sub, cell: c.cell, act: c.act, cnf: c.cnf, may_act: c.may_act });
     } catch {
       // An unreadable payload header is shown as absent, never guessed.
     }

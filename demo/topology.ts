@@ -88,6 +88,9 @@ export interface Topology {
 }
 
 const SEED = join(seedPolicyDir, "customer-products.rego");
+// The reviews gateway's upstream, named as istiod names it: the gateway filter reads the service
+// the route goes to from it, and asks the STS for a token that service may use onward (may_act).
+const REVIEWS_SERVICE_CLUSTER = "outbound|8080||reviews-service.reviews.svc.cluster.local";
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Runs `fn` over `items` and collects the first error after all settle (so cleanup is complete). */
@@ -239,11 +242,11 @@ export async function start(opts: TopologyOptions = {}): Promise<Topology> {
           tls: serve(svids.reviewsGateway),
           accessLogPath: gatewayLog,
           filters: [{ wasm: { name: "cellauth-gateway", vmId: "reviews-gateway", pluginConfig: cellGatewayConfig("reviews", idp.issuer, EDGE_AUDIENCE) } }],
-          routes: [{ cluster: "reviews-service" }],
+          routes: [{ cluster: REVIEWS_SERVICE_CLUSTER }],
         },
       ],
       clusters: {
-        "reviews-service": { port: reviewsSidecar.port("reviews-inbound"), tls: mtls(svids.reviewsGateway, svids.reviewsService.spiffeId) },
+        [REVIEWS_SERVICE_CLUSTER]: { port: reviewsSidecar.port("reviews-inbound"), tls: mtls(svids.reviewsGateway, svids.reviewsService.spiffeId) },
         "sts-reviews": { port: cells.reviews.sts.port, tls: mtls(svids.reviewsGateway, stsOf("reviews")) },
         "global-idp": idp.port,
       },

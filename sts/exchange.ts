@@ -5,7 +5,7 @@ import { SignJWT, type JWTPayload } from "jose";
 import type { HttpResult, StsContext } from "./context.ts";
 import { cellAudience, TokenRejected } from "./trust.ts";
 import { allowedAudiences } from "./config.ts";
-import type { SpiffeId } from "./identity.ts";
+import { parseSpiffeId, type SpiffeId } from "./identity.ts";
 import { firstError, validateTokenForm } from "./schemas.ts";
 import { TOKEN_HELP, TOKEN_REQUESTS } from "./metrics.ts";
 import { logger } from "./log.ts";
@@ -44,7 +44,7 @@ export async function exchangeToken(ctx: StsContext, caller: SpiffeId, contentTy
     return fail(ctx, "invalid_request", "content type must be application/x-www-form-urlencoded");
   }
   const form = new URLSearchParams(rawBody);
-  for (const name of ["grant_type", "subject_token", "subject_token_type", "audience", "source_workload"]) {
+  for (const name of ["grant_type", "subject_token", "subject_token_type", "audience", "resource", "source_workload"]) {
     if (form.getAll(name).length > 1) return fail(ctx, "invalid_request", `parameter ${name} given more than once`);
   }
   const seen = new Set<string>();
@@ -73,6 +73,18 @@ export async function exchangeToken(ctx: StsContext, caller: SpiffeId, contentTy
     return fail(ctx, "invalid_target", "this workload may not request tokens for that audience");
   }
   const dstAudience = cellAudience(audienceCell, dstNamespace);
+  // RFC 8693 `resource`: the workload the new token is for (its SPIFFE ID, a workload of the
+  // audience cell). It becomes `may_act`: that workload, and only it besides the presenter, may
+  // exchange the token again for its own onward calls.
+  const resource = form.get("resource");
+  let mayAct: string | undefined;
+  if (resource !== null) {
+    const target = parseSpiffeId(resource);
+    if (!target || target.trustDomain !== config.trustDomain || target.namespace !== dstNamespace) {
+      return fail(ctx, "invalid_target", "resource must be the SPIFFE ID of a workload of the audience cell");
+    }
+    mayAct = target.id;
+  }
 
   const now = Math.floor(Date.now() / 1000);
   const subjectToken = form.get("subject_token");
@@ -93,6 +105,15 @@ export async function exchangeToken(ctx: StsContext, caller: SpiffeId, contentTy
       return fail(ctx, "invalid_grant", `subject token rejected: ${why.reason}: ${why.message}`);
     }
     if (typeof subject.sub !== "string" || subject.sub === "") return fail(ctx, "invalid_grant", "subject token has no sub");
+    // A cell token is usable as a subject only by the workload it is bound to (cnf) or the one it
+    // was issued for (may_act): anyone else holding it stole it, and must not get it re-bound.
+    if (fromCell) {
+      const bound = (subject.cnf as { spiffe_id?: unknown } | undefined)?.spiffe_id;
+      const next = (subject.may_act as { sub?: unknown } | undefined)?.sub;
+      if (caller.id !== bound && caller.id !== next) {
+        return fail(ctx, "invalid_grant", "subject token is bound to another workload");
+      }
+    }
     // Only a cell token's act is a delegation chain we (or a peer STS) recorded; an edge token's is not.
     const priorAct = fromCell ? subject.act : undefined;
     if (priorAct !== undefined && (typeof priorAct !== "object" || priorAct === null || Array.isArray(priorAct))) {
@@ -114,6 +135,7 @@ export async function exchangeToken(ctx: StsContext, caller: SpiffeId, contentTy
   claims.cell = { name: config.cell, workload };
   // Sender constraint (RFC 7800 confirmation): only this workload may present the token.
   claims.cnf = { spiffe_id: caller.id };
+  if (mayAct) claims.may_act = { sub: mayAct };
 
   const signer = ctx.keys.signingKey();
   const jti = randomUUID();
@@ -127,7 +149,7 @@ export async function exchangeToken(ctx: StsContext, caller: SpiffeId, contentTy
     .sign(signer.key);
 
   ctx.metrics.inc(TOKEN_REQUESTS, TOKEN_HELP, { result: "issued" });
-  logger.info("token issued", { jti, aud: dstAudience, sub: claims.sub, caller: caller.id, expiresIn: exp - now });
+  logger.info("token issued", { jti, aud: dstAudience, sub: claims.sub, caller: caller.id, mayAct, expiresIn: exp - now });
   return {
     status: 200,
     headers: NO_STORE,

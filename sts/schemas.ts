@@ -39,6 +39,7 @@ export const validateTokenForm = ajv.compile({
     subject_token: str(65536),
     subject_token_type: str(256),
     audience: str(253),
+    resource: str(2048),
     source_workload: str(253),
   },
   // RFC 8693 allows more parameters (resource, scope, ...); they are ignored but bounded.

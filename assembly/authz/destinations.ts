@@ -4,8 +4,13 @@
 // (`x--y.attacker.example`, punycode `xn--...`, an IP) is external: a cell token sent there leaks.
 import { Destination } from "../config/types";
 
-// The destination cell `host` names, or null.
-export function destinationCell(host: string, dests: Destination[]): string | null {
+// A cell service an outbound host names.
+export class CellService {
+  constructor(public cell: string, public namespace: string, public service: string) {}
+}
+
+// The destination cell service `host` names, or null.
+export function destinationService(host: string, dests: Destination[]): CellService | null {
   const name = hostName(host);
   if (name === null) return null;
   for (let i = 0; i < dests.length; i++) {
@@ -18,7 +23,7 @@ export function destinationCell(host: string, dests: Destination[]): string | nu
     if (!isLabel(service)) continue;
     if (d.services.length > 0 && !d.services.includes(service)) continue;
     if (suffix.length == 0 || suffix == d.namespace || suffix == d.namespace + ".svc" || suffix == d.namespace + ".svc.cluster.local") {
-      return d.cell;
+      return new CellService(d.cell, d.namespace, service);
     }
   }
   return null;
@@ -48,4 +53,16 @@ function isLabel(s: string): bool {
     if (!((c >= 97 && c <= 122) || (c >= 48 && c <= 57) || (c == 45 && i > 0 && i < s.length - 1))) return false;
   }
   return true;
+}
+
+// The service an Istio upstream cluster name points at, when it is a service of `namespace`:
+// "outbound|<port>|<subset>|<service>.<namespace>.svc.cluster.local" -> <service>.
+export function clusterService(cluster: string, namespace: string): string | null {
+  if (!cluster.startsWith("outbound|")) return null;
+  const host = cluster.substring(cluster.lastIndexOf("|") + 1);
+  const dot = host.indexOf(".");
+  if (dot <= 0) return null;
+  const service = host.substring(0, dot);
+  if (!isLabel(service) || host.substring(dot + 1) != namespace + ".svc.cluster.local") return null;
+  return service;
 }

@@ -13,12 +13,21 @@ import { Event } from "../filter/stats";
 import { CallKind } from "../filter/root";
 import { Stream, CONTINUE } from "../filter/stream";
 import { formEncode } from "./form";
-import { destinationCell } from "./destinations";
+import { destinationService, clusterService } from "./destinations";
+import { getPropertyEncoded } from "../host/buffers";
 
 const AUTHORITY = new HeaderName(":authority");
 const REQUEST_ID = new HeaderName("x-request-id");
 const GRANT = "urn:ietf:params:oauth:grant-type:token-exchange";
 const JWT_TYPE = "urn:ietf:params:oauth:token-type:jwt";
+const CLUSTER_NAME = String.UTF8.encode("xds\0cluster_name");
+
+// The SPIFFE ID of the workload a token is for (RFC 8693 `resource`): the STS makes it the token's
+// may_act, the one workload besides the presenter that may exchange the token again. A service
+// account is named after its service, as the Istio render creates them.
+function workloadId(trustDomain: string, namespace: string, service: string): string {
+  return "spiffe://" + trustDomain + "/ns/" + namespace + "/sa/" + service;
+}
 
 export class Exchanger {
   constructor(public s: Stream) {}
@@ -28,7 +37,11 @@ export class Exchanger {
     const c = s.config;
     const tx = c.tokenExchange!;
     const subject = s.token!.text();
-    return this.exchange(tx.audience.length > 0 ? tx.audience : c.cell, subject);
+    // The service this gateway route sends the request to, from Envoy's (Istio-named) upstream cluster.
+    const cluster = getPropertyEncoded(CLUSTER_NAME);
+    const service = cluster !== null ? clusterService(String.UTF8.decode(cluster), c.namespace) : null;
+    const resource = service !== null ? workloadId(c.trustDomain, c.namespace, service) : "";
+    return this.exchange(tx.audience.length > 0 ? tx.audience : c.cell, resource, subject);
   }
 
   outbound(): i32 {
@@ -36,21 +49,21 @@ export class Exchanger {
     const c = s.config;
     const tx = c.tokenExchange!;
     const host = getHeaderString(MapType.Request, AUTHORITY);
-    const cell = host !== null ? destinationCell(host, tx.destinations) : null;
-    if (cell === null) {
+    const dst = host !== null ? destinationService(host, tx.destinations) : null;
+    if (dst === null) {
       s.cellauth.stats!.event(Event.ExternalPassthrough);
       return CONTINUE;
     }
     const rid = getHeaderString(MapType.Request, REQUEST_ID);
     const subject = rid !== null && c.userContextEnabled ? s.cellauth.users!.get(rid, nowSeconds()) : null;
-    return this.exchange(cell, subject);
+    return this.exchange(dst.cell, workloadId(c.trustDomain, dst.namespace, dst.service), subject);
   }
 
-  private exchange(audience: string, subject: string | null): i32 {
+  private exchange(audience: string, resource: string, subject: string | null): i32 {
     const s = this.s;
     const c = s.config;
     const tx = c.tokenExchange!;
-    const key = audience + "\n" + (subject !== null ? subject : "");
+    const key = audience + "\n" + resource + "\n" + (subject !== null ? subject : "");
     const cached = s.cellauth.exchanged.get(key, nowSeconds());
     if (cached !== null) {
       s.cellauth.stats!.event(Event.ExchangeCacheHit);
@@ -59,6 +72,7 @@ export class Exchanger {
     }
     // No source_workload: the STS takes the requesting workload from this sidecar's mTLS certificate.
     let form = "grant_type=" + formEncode(GRANT) + "&audience=" + formEncode(audience);
+    if (resource.length > 0) form += "&resource=" + formEncode(resource);
     if (subject !== null) form += "&subject_token=" + formEncode(subject) + "&subject_token_type=" + formEncode(JWT_TYPE);
     const call = post(tx.cluster, tx.authority, tx.path, "application/x-www-form-urlencoded", form, tx.timeoutMs);
     if (call == 0) return s.reject(Status.TokenExchangeUnavailable);

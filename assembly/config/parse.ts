@@ -213,7 +213,7 @@ function parseJwtRule(r: Reader, v: JsonValue, path: string, index: i32, trustDo
   jr.requireExpiration = r.bool(v, "requireExpiration", path, true);
   jr.maxLifetimeSeconds = r.int(v, "maxLifetimeSeconds", path, 0, 0, I64_MAX);
   jr.rejectIatInFuture = r.bool(v, "rejectIatInFuture", path, false);
-  const sts = jr.issuer.indexOf(STS_ISSUER);
+  const sts = jr.issuer.lastIndexOf(STS_ISSUER);   // the cell name may itself contain the marker; a namespace cannot
   if (sts > 0) {
     const cell = jr.issuer.substring(0, sts);
     const ns = jr.issuer.substring(sts + STS_ISSUER.length);

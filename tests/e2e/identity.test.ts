@@ -138,6 +138,43 @@ test("attack 4: a host that merely contains '--' gets no cell token (the categor
   assert.equal(ok.body.status, "TokenExchangeRefused");
 });
 
+// Found by the attack review: a workload that stole a cell token could have the STS re-bind it to
+// itself by posting it as a subject_token. A cell token is a subject only for the workload it is
+// bound to (cnf) or the one it was issued for (may_act, from the caller's RFC 8693 resource).
+test("a stolen cell token cannot be laundered at the STS: only its holder (cnf) or its intended workload (may_act) may exchange it", async () => {
+  const { reviewsGateway, reviewsService, customersService } = top.svids;
+  const edge = await top.userToken("alice");
+  const t1 = await exchange("reviews", reviewsGateway, { subject_token: edge, subject_token_type: JWT_TYPE, audience: "reviews", resource: reviewsService.spiffeId });
+  assert.equal(t1.status, 200, JSON.stringify(t1.body));
+  const c1 = claimsOf(t1.body.access_token);
+  assert.deepEqual(c1.cnf, { spiffe_id: reviewsGateway.spiffeId });
+  assert.deepEqual(c1.may_act, { sub: reviewsService.spiffeId });
+  const onward = { subject_token: t1.body.access_token, subject_token_type: JWT_TYPE, audience: "customer-products" };
+  const stolen = await exchange("reviews", customersService, onward);
+  assert.equal(stolen.status, 400, JSON.stringify(stolen.body));
+  assert.equal(stolen.body.error, "invalid_grant");
+  assert.match(stolen.body.error_description, /bound to another workload/);
+  const own = await exchange("reviews", reviewsService, onward);
+  assert.equal(own.status, 200, JSON.stringify(own.body));
+  assert.deepEqual(claimsOf(own.body.access_token).cnf, { spiffe_id: reviewsService.spiffeId });
+  // A resource outside the audience cell is refused.
+  const wrong = await exchange("reviews", reviewsGateway, { subject_token: edge, subject_token_type: JWT_TYPE, audience: "reviews", resource: top.svids.categoriesService.spiffeId });
+  assert.equal(wrong.status, 400);
+  assert.equal(wrong.body.error, "invalid_target");
+});
+
+test("the gateway asks for tokens for the service its route goes to; each hop's token names the next workload in may_act", async () => {
+  const before = top.cells.reviews.sts.logEntries().length;
+  const r = await top.userToken("alice").then((t) =>
+    fetch(`${top.urls.globalGateway}/reviews/camera`, { headers: { authorization: `Bearer ${t}`, "x-request-id": "identity-may-act" }, signal: AbortSignal.timeout(10_000) }));
+  assert.equal(r.status, 200);
+  const page = await r.json();
+  assert.deepEqual(page.received.may_act, { sub: top.svids.reviewsService.spiffeId }, "the gateway's token is for reviews-service");
+  // (The seed policy of attack 2 denies the categories call itself; STS-reviews' log shows what it issued.)
+  const issued = top.cells.reviews.sts.logEntries().slice(before).filter((e) => e.msg === "token issued" && e.caller === top.svids.reviewsService.spiffeId);
+  assert.equal(issued.at(-1)?.mayAct, top.svids.categoriesService.spiffeId, "the outbound token is for categories-service");
+});
+
 test("a forged x-forwarded-client-cert changes nothing: not at a sidecar, not at the STS", async () => {
   const { reviewsService, customersService } = top.svids;
   const t = await cellTokenFor(top, reviewsService, "alice");

@@ -61,6 +61,7 @@ test('outbound: a cell destination gets a token with the stored user context; ex
   assert.equal(form.get('audience'), 'customer-products');
   assert.equal(form.get('subject_token'), user, 'the inbound request\'s verified token is the subject');
   assert.equal(form.get('source_workload'), null);
+  assert.equal(form.get('resource'), 'spiffe://cluster.local/ns/customer-products/sa/categories-service', 'the token is for that service (may_act)');
 
   const other = await outbound.request({ authority: 'customer-products--categories-service', headers: { 'x-request-id': 'another' } });
   assert.equal(other.kind, 'continue');
@@ -134,4 +135,21 @@ test('outbound: only exact names of a configured cell service get a cell token; 
     assert.equal(r.upstreamHeaders['cellery-authorization'], undefined, `${authority} carries no cell token`);
   }
   assert.equal(s.calls.length, before, 'external hosts never reach the STS');
+});
+
+test('gateway: the service of the route (Istio-named upstream cluster) is the token\'s resource; another namespace or a plain name gives none', async () => {
+  const s = sts('cell-token-r');
+  const h = await host(config([key], {}, { mode: 'gateway', namespace: 'reviews', tokenExchange: { cluster: 'sts' } }), { onHttpCall: s.onHttpCall });
+  const edge = await token(key, nowSec(h));
+  const cases: Array<[string, string | null]> = [
+    ['outbound|8080||reviews-service.reviews.svc.cluster.local', 'spiffe://cluster.local/ns/reviews/sa/reviews-service'],
+    ['outbound|8080||reviews-service.other.svc.cluster.local', null],
+    ['reviews-service', null],
+    ['outbound|8080||Bad_Name.reviews.svc.cluster.local', null],
+  ];
+  for (const [cluster, want] of cases) {
+    await h.request({ headers: { ...bearer(edge), 'x-request-id': cluster }, properties: { 'xds.cluster_name': cluster } });
+    const form = new URLSearchParams(s.calls.at(-1)!.body.toString());
+    assert.equal(form.get('resource'), want, cluster);
+  }
 });

@@ -124,8 +124,10 @@ test("exchange: the token never outlives the subject token", async () => {
 
 test("exchange chain: a peer's token (fetched over mTLS) is accepted by the destination cell and act nests SPIFFE IDs", async () => {
   const edge = await user({ sub: "carol" });
-  const first = await exchange(reviews, exchangeFields(edge, "customer-products"));
+  // reviews-service asks for a token for categories-service (RFC 8693 resource -> may_act).
+  const first = await exchange(reviews, { ...exchangeFields(edge, "customer-products"), resource: CATS });
   assert.equal(first.status, 200);
+  assert.deepEqual(claimsOf(first.body.access_token as string).may_act, { sub: CATS });
   // customer-products' categories-service receives reviews' token and exchanges it onwards.
   const second = await exchange(cp, exchangeFields(first.body.access_token as string, "reviews"), "categories-service");
   assert.equal(second.status, 200, JSON.stringify(second.body));
@@ -160,7 +162,7 @@ test("attack: a self-chosen source_workload is refused; the token names the auth
 });
 
 test("attack: a token exchanged once cannot be re-exchanged under a chosen source_workload", async () => {
-  const first = await exchange(reviews, exchangeFields(await user({ sub: "mallory" }), "customer-products"));
+  const first = await exchange(reviews, { ...exchangeFields(await user({ sub: "mallory" }), "customer-products"), resource: CATS });
   assert.equal(first.status, 200);
   const cellToken = first.body.access_token as string;
   await refused(cp, { ...exchangeFields(cellToken, "customer-products"), source_workload: "anything-i-like" }, "invalid_request", /source_workload/);
@@ -191,10 +193,25 @@ test("attack: a cell token whose cell.name disagrees with its issuer is refused 
   }
   // The same key with an honest (or absent) cell claim is fine: only the disagreement is refused.
   for (const extra of [{ cell: { name: "reviews", workload: "reviews-service" } }, {}]) {
-    const honest = await signWithStsKey(reviews, { ...base, ...extra });
+    const honest = await signWithStsKey(reviews, { ...base, may_act: { sub: CATS }, ...extra });
     seenTokens.push(honest);
-    assert.equal((await exchange(cp, exchangeFields(honest, "customer-products"))).status, 200);
+    assert.equal((await exchange(cp, exchangeFields(honest, "customer-products"), "categories-service")).status, 200);
   }
+});
+
+// Found by the attack review: a workload that stole a cell token had the STS re-bind it to itself.
+test("attack: a cell token is a subject only for its holder (cnf) or the workload it was issued for (may_act)", async () => {
+  const edge = await user({ sub: "alice" });
+  const t = await exchange(reviews, { ...exchangeFields(edge, "customer-products"), resource: CATS });
+  assert.equal(t.status, 200);
+  const token = t.body.access_token as string;
+  // products-service (same namespace as categories-service) stole it: refused.
+  await refused(cp, exchangeFields(token, "customer-products"), "invalid_grant", /bound to another workload/, "products-service");
+  // The holder and the intended workload may.
+  assert.equal((await exchange(cp, exchangeFields(token, "customer-products"), "categories-service")).status, 200);
+  // A resource of another cell than the audience, or not a SPIFFE ID, is refused.
+  await refused(reviews, { ...exchangeFields(edge, "customer-products"), resource: RS }, "invalid_target", /resource/);
+  await refused(reviews, { ...exchangeFields(edge, "customer-products"), resource: "https://categories.example" }, "invalid_target", /resource/);
 });
 
 // Attack 3 of issue 9: edge tokens for any audience.
