@@ -6,7 +6,7 @@
 //   exchange (gateway/outbound) -> claim the request id for the user context -> continue.
 // Only the authorize/exchange steps and an unknown-kid refetch ever leave the hot path.
 import { StreamContext } from "../host/abi";
-import { MapType, HeaderName, getHeader, getHeaderString, removeHeader, setHeader, sendLocalResponse } from "../host/headers";
+import { MapType, HeaderName, setHeaderBytes, getHeader, getHeaderString, removeHeader, setHeader, sendLocalResponse } from "../host/headers";
 import { nowSeconds } from "../host/runtime";
 import * as log from "../host/log";
 import { Config, Rule, Requirement, JwtRule, Mode, LocationKind } from "../config/types";
@@ -229,8 +229,13 @@ export class Stream extends StreamContext {
     let cookies: string[] | null = null;
     for (let i = 0; i < tokens.length; i++) {
       const t = unchecked(tokens[i]);
-      if (t.rule!.forwardOriginalToken) continue;
       const l = t.loc!;
+      if (t.rule!.forwardOriginalToken) {
+        // The host reads only the first of repeated header lines: forward exactly the value that
+        // was verified, never a second, unverified line beside it.
+        if (l.kind == LocationKind.Header) setHeaderBytes(MapType.Request, l.header!, t.buf);
+        continue;
+      }
       if (l.kind == LocationKind.Header) removeHeader(MapType.Request, l.header!);
       else if (l.kind == LocationKind.Param) { if (params === null) params = []; if (!params.includes(l.name)) params.push(l.name); }
       else { if (cookies === null) cookies = []; if (!cookies.includes(l.name)) cookies.push(l.name); }

@@ -26,7 +26,7 @@ const subjects: Array<string | null> = [];
 const tok = (k: TestKey, extra: Record<string, unknown> = {}) => mint(claims(nowSeconds(), { iss: ISS, aud: AUD, ...extra }), { key: k });
 
 /** One request with the path sent exactly as written. */
-function raw(port: number, path: string, headers: Record<string, string> = {}): Promise<{ status: number; text: string; json?: any }> {
+function raw(port: number, path: string, headers: Record<string, string | string[]> = {}): Promise<{ status: number; text: string; json?: any }> {
   return new Promise((resolve, reject) => {
     const req = httpRequest({ host: '127.0.0.1', port, path, headers, agent: false, timeout: 5000 }, (res) => {
       const chunks: Buffer[] = [];
@@ -80,6 +80,9 @@ before(async () => {
       { name: 'authz', filters: [{ wasm: { vmId: 'authz', pluginConfig: {
         version: 'v1', cell: 'reviews', workload: 'reviews-service', jwtRules: [base],
         authorization: { cluster: 'sts', cacheTtlSeconds: 0 },
+      } } }] },
+      { name: 'forward', filters: [{ wasm: { vmId: 'forward', pluginConfig: {
+        version: 'v1', cell: 'reviews', jwtRules: [{ ...base, fromHeaders: [{ name: 'x-token', prefix: 'Bearer ' }], forwardOriginalToken: true }],
       } } }] },
       // A sidecar: inbound and outbound share a VM (vm_id), so the user context crosses over.
       { name: 'inbound', filters: [{ wasm: { vmId: 'sidecar', pluginConfig: {
@@ -167,4 +170,18 @@ test('5: a second request reusing an x-request-id cannot replace the first user\
   const out = await raw(envoy.port('outbound'), '/api', { host: 'cp--svc', 'x-request-id': rid });
   assert.equal(out.status, 200, out.text);
   assert.equal(subjects.at(-1), 'alice');
+});
+
+// Found by the attack review: with forwardOriginalToken, a second line of the token header was
+// forwarded unverified beside the verified first one.
+test('1: a repeated token header with forwardOriginalToken forwards only the verified value', async () => {
+  const good = await tok(key, { sub: 'alice' });
+  const forged = flipSignatureBit(await tok(key, { sub: 'admin' }));
+  const r = await raw(envoy.port('forward'), '/f', { 'x-token': [`Bearer ${good}`, `Bearer ${forged}`] });
+  assert.equal(r.status, 200, r.text);
+  const seen = upstream.seen.at(-1)!;
+  assert.equal(seen.headers['x-token'], `Bearer ${good}`, 'exactly the verified value, once');
+  assert.equal(seen.headers['x-cellery-auth-subject'], 'alice');
+  const bad = await raw(envoy.port('forward'), '/f', { 'x-token': [`Bearer ${forged}`, `Bearer ${good}`] });
+  assert.equal(bad.status, 401);
 });
