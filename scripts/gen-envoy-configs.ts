@@ -29,6 +29,7 @@ interface Role {
   hosts: Record<string, { host: string; port: number; tls: boolean }>;
 }
 
+const GATEWAY_UPSTREAM = `outbound|15006||reviews-service.${CELL}.svc.cluster.local`;
 const sts = (cell: string) => ({ host: `${cell}--sts-service.${cell}.svc.cluster.local`, port: 8443, tls: true });
 
 export const ROLES: Role[] = [
@@ -81,12 +82,15 @@ export const ROLES: Role[] = [
       listeners: [{
         name: 'gateway', tls: TLS,
         filters: [{ wasm: { name: 'cellauth-gateway', vmId: 'reviews-gateway', wasmPath: WASM, pluginConfig: cellGatewayConfig(CELL, IDP, EDGE_AUDIENCE) } }],
+        // The upstream cluster is named as istiod names it: the filter reads the route's service
+        // from it and asks the STS for a token that service may exchange onward (may_act).
+        routes: [{ cluster: GATEWAY_UPSTREAM }],
       }],
-      clusters: { upstream: { port: 15006, tls: TLS }, [`sts-${CELL}`]: { port: 8443, tls: TLS }, 'global-idp': { port: 443, tls: TLS } },
+      clusters: { [GATEWAY_UPSTREAM]: { port: 15006, tls: TLS }, [`sts-${CELL}`]: { port: 8443, tls: TLS }, 'global-idp': { port: 443, tls: TLS } },
     },
     ports: { gateway: 8443 },
     hosts: {
-      upstream: { host: `${CELL}--reviews-service.${CELL}.svc.cluster.local`, port: 15006, tls: true },
+      [GATEWAY_UPSTREAM]: { host: `${CELL}--reviews-service.${CELL}.svc.cluster.local`, port: 15006, tls: true },
       [`sts-${CELL}`]: sts(CELL),
       'global-idp': { host: 'idp.example.com', port: 443, tls: true },
     },

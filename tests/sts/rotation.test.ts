@@ -38,7 +38,11 @@ async function post(sts: StsProcess, as: Caller, path: string, body: string, con
 /** reviews mints a token for customer-products from a fresh user token. */
 async function reviewsToken(): Promise<string> {
   const user = await idp.mint({ sub: "alice", aud: "https://shop.cellauth.local" });
-  const form = new URLSearchParams({ grant_type: GRANT, subject_token: user, subject_token_type: JWT_TYPE, audience: "customer-products" });
+  // For categories-service (RFC 8693 resource -> may_act), which exchanges it onward below.
+  const form = new URLSearchParams({
+    grant_type: GRANT, subject_token: user, subject_token_type: JWT_TYPE, audience: "customer-products",
+    resource: "spiffe://cluster.local/ns/default/sa/categories-service",
+  });
   const r = await post(reviews, "reviews-service", "/token", form.toString());
   assert.equal(r.status, 200, JSON.stringify(r.body));
   return r.body.access_token as string;
