@@ -1,6 +1,6 @@
 #!/usr/bin/env -S npx tsx
 // cellauth CLI.
-//   cellauth render <cell.yaml> [--out dir] [--wasm file] [--oci-dir dir]
+//   cellauth render <cell.yaml> [--out dir] [--wasm file] [--oci-dir dir] [--sts-oci-dir dir]
 //   cellauth oci [--wasm build/cellauth.wasm] [--out build/oci] [--tag <package version>]
 //   cellauth sts-keys [--alg ES256] [--rotate signing-keys.json]   (the STS keys Secret's content)
 import { chmodSync, copyFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { loadCell } from "./cell.ts";
-import { defaultOciDir, defaultWasm, repoRoot, resolveImage } from "./image.ts";
+import { defaultOciDir, defaultWasm, repoRoot, resolveImage, resolveStsImage } from "./image.ts";
 import { PLUGIN_NAME } from "./names.ts";
 import { readWasm, writeOciLayout } from "./oci.ts";
 import { renderFiles, writeRendered } from "./render.ts";
@@ -18,19 +18,20 @@ import type { SigningAlg } from "../sts/config.ts";
 import { CellError } from "./yaml-source.ts";
 
 const USAGE = `usage:
-  cellauth render <cell.yaml> [--out dir] [--wasm file] [--oci-dir dir]
+  cellauth render <cell.yaml> [--out dir] [--wasm file] [--oci-dir dir] [--sts-oci-dir dir]
   cellauth oci [--wasm file] [--out dir] [--tag tag]
   cellauth sts-keys [--alg ES256|RS256] [--rotate signing-keys.json]`;
 
 function render(args: string[]): void {
   const { values, positionals } = parseArgs({ args, allowPositionals: true, options: {
-    out: { type: "string" }, wasm: { type: "string" }, "oci-dir": { type: "string" },
+    out: { type: "string" }, wasm: { type: "string" }, "oci-dir": { type: "string" }, "sts-oci-dir": { type: "string" },
   } });
   if (positionals.length !== 1) throw new UsageError("render takes exactly one cell.yaml");
   const cell = loadCell(positionals[0]);
   const image = resolveImage(cell, { wasm: values.wasm, ociDir: values["oci-dir"] });
   const out = resolve(values.out ?? join(dirname(cell.file), "rendered"));
-  const files = writeRendered(out, renderFiles(cell, image));
+  const stsImage = resolveStsImage(cell, { stsOciDir: values["sts-oci-dir"], warn: (m) => console.error(`cellauth: warning: ${m}`) });
+  const files = writeRendered(out, renderFiles(cell, image, stsImage));
   console.log(`rendered cell ${cell.name} (${files.length} files) into ${relative(process.cwd(), out) || "."}`);
   for (const f of files) console.log(`  ${f}`);
 }
