@@ -30,7 +30,8 @@ export interface Cell {
   tokenLifetimeSeconds: number;
   gateway: { labels: Record<string, string> };
   wasm: { url: string; sha256?: string };
-  sts: { image: string; port: number; opaImage: string };
+  /** sha256: the STS image's manifest digest (64 hex, no prefix), pinned in the Deployment; replicas default 2. */
+  sts: { image: string; port: number; opaImage: string; sha256?: string; replicas: number };
 }
 
 /** The OPA image the STS pod runs as a sidecar. Pinned: same version as .tools/bin/opa. */
@@ -172,11 +173,13 @@ export function parseCell(file: string, text: string): Cell {
     sha256: r.string(w.sha256, ["wasm", "sha256"], { pattern: SHA256, what: "64 lower-case hex digits (no 'sha256:' prefix)", optional: true }) || undefined,
   };
 
-  const s = r.object(root.sts, ["sts"], ["image", "port", "opaImage"]);
+  const s = r.object(root.sts, ["sts"], ["image", "port", "opaImage", "sha256", "replicas"]);
   const sts = {
     image: r.string(s.image, ["sts", "image"]),
     port: r.int(s.port, ["sts", "port"], 1, 65535, 8080),
     opaImage: r.string(s.opaImage, ["sts", "opaImage"], { optional: true }) || DEFAULT_OPA_IMAGE,
+    sha256: r.string(s.sha256, ["sts", "sha256"], { pattern: SHA256, what: "64 lower-case hex digits (no 'sha256:' prefix)", optional: true }) || undefined,
+    replicas: r.int(s.replicas, ["sts", "replicas"], 1, 50, 2),
   };
   if (sts.port === 8181) src.fail(["sts", "port"], "8181 is taken by the OPA sidecar");
 

@@ -10,6 +10,31 @@ import type { WasmImage } from "./manifests/wasm-plugins.ts";
 export const repoRoot = fileURLToPath(new URL("../", import.meta.url));
 export const defaultWasm = `${repoRoot}build/cellauth.wasm`;
 export const defaultOciDir = `${repoRoot}build/oci`;
+export const defaultStsOciDir = `${repoRoot}build/sts-oci`;
+
+/** `image` pinned to a manifest digest: `<repo>[:tag]@sha256:<digest>` (any earlier digest replaced). */
+export function pinImage(image: string, sha256?: string): string {
+  return sha256 ? `${image.split("@")[0]}@sha256:${sha256}` : image;
+}
+
+/**
+ * The STS image the Deployment runs. An explicit sts.sha256 in cell.yaml wins; otherwise the
+ * digest scripts/build-sts-image.sh recorded in build/sts-oci/DIGEST, when it exists; otherwise
+ * the tag alone (a warning: a tag can move).
+ */
+export function resolveStsImage(cell: Cell, opts: { stsOciDir?: string; warn?: (msg: string) => void } = {}): string {
+  if (cell.sts.sha256) return pinImage(cell.sts.image, cell.sts.sha256);
+  const digestFile = `${opts.stsOciDir ?? defaultStsOciDir}/DIGEST`;
+  if (existsSync(digestFile)) {
+    const digest = readFileSync(digestFile, "utf8").trim();
+    if (!/^sha256:[a-f0-9]{64}$/.test(digest)) throw new Error(`${digestFile} does not hold a sha256 digest`);
+    return pinImage(cell.sts.image, digest.slice("sha256:".length));
+  }
+  if (!cell.sts.image.includes("@sha256:")) {
+    opts.warn?.(`sts.sha256 is not set and ${digestFile} does not exist: the STS Deployment runs ${cell.sts.image} by tag (run scripts/build-sts-image.sh, or set sts.sha256)`);
+  }
+  return cell.sts.image;
+}
 
 export function resolveImage(cell: Cell, opts: { wasm?: string; ociDir?: string } = {}): WasmImage {
   if (cell.wasm.sha256) return { url: cell.wasm.url, sha256: cell.wasm.sha256 };

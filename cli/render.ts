@@ -15,7 +15,8 @@ import { checkPluginConfig, checkStsConfig } from "./schemas.ts";
 export const HEADER = "# Rendered by `cellauth render`";
 
 /** All objects of a cell, validated (models, pluginConfig schema, STS config schema). */
-export function renderCell(cell: Cell, image: WasmImage): Rendered[] {
+/** `stsImage`: the STS image reference (default cell.sts.image, pinned when sts.sha256 is set). */
+export function renderCell(cell: Cell, image: WasmImage, stsImage?: string): Rendered[] {
   const plugins = wasmPlugins(cell, image);
   for (const p of plugins) {
     const errors = checkPluginConfig((p.object.spec as Record<string, unknown>).pluginConfig);
@@ -23,14 +24,14 @@ export function renderCell(cell: Cell, image: WasmImage): Rendered[] {
   }
   const stsErrors = checkStsConfig(stsConfig(cell));
   if (stsErrors?.length) throw new Error(`STS config does not match config/sts.schema.json: ${stsErrors.join("; ")}`);
-  return [...baseline(cell), ...serviceAccounts(cell), ...stsManifests(cell), ...egress(cell), ...plugins];
+  return [...baseline(cell), ...serviceAccounts(cell), ...stsManifests(cell, stsImage), ...egress(cell), ...plugins];
 }
 
 /** File name -> content, kustomization.yaml included. */
-export function renderFiles(cell: Cell, image: WasmImage): Map<string, string> {
+export function renderFiles(cell: Cell, image: WasmImage, stsImage?: string): Map<string, string> {
   const files = new Map<string, string>();
   const header = `${HEADER} from ${basename(cell.file)} (cell ${cell.name}). Do not edit; re-render.\n`;
-  for (const r of renderCell(cell, image)) {
+  for (const r of renderCell(cell, image, stsImage)) {
     const name = `${r.file}.yaml`;
     if (files.has(name)) throw new Error(`two objects render to ${name}`);
     files.set(name, header + stringify(r.object, { lineWidth: 0, aliasDuplicateObjects: false }));

@@ -11,8 +11,14 @@ import { logger } from "./log.ts";
 export interface RunningSts {
   port: number;
   ctx: StsContext;
+  /** Stops at once (tests). */
   close(): Promise<void>;
+  /** SIGTERM: refuse new connections, let in-flight requests finish (at most `drainMs`). */
+  shutdown(drainMs?: number): Promise<{ forced: boolean }>;
 }
+
+/** How often a read-only (provisioned) keys file is re-read for a rotated Secret. */
+const KEYS_POLL_MS = 1000;
 
 export async function startSts(configPath: string): Promise<RunningSts> {
   let loaded: LoadedConfig = loadConfigFile(configPath);
@@ -36,6 +42,8 @@ export async function startSts(configPath: string): Promise<RunningSts> {
       state = { ...next, trust: new TrustedIssuers(next.config, keys) };
     },
   );
+  const keysPoll = keys.readOnly ? setInterval(() => void keys.reloadIfChanged(), KEYS_POLL_MS) : undefined;
+  keysPoll?.unref();
   const server = await startServer(ctx, loaded.config.port, loaded.config.host ?? "127.0.0.1");
   const c = loaded.config;
   const identity = c.peerIdentity === "xfcc" ? "xfcc" : c.tls ? "mtls" : "none";
@@ -48,7 +56,14 @@ export async function startSts(configPath: string): Promise<RunningSts> {
     ctx,
     close: async () => {
       stopWatching();
+      clearInterval(keysPoll);
       await server.close();
+    },
+    // No request outlives limits.requestTimeoutMs (Node cuts it), so that bounds the drain too.
+    shutdown: async (drainMs = loaded.config.limits.requestTimeoutMs) => {
+      stopWatching();
+      clearInterval(keysPoll);
+      return server.drain(drainMs);
     },
   };
 }

@@ -69,7 +69,15 @@ type Handler = (req: FastifyRequest, body: string) => Promise<HttpResult> | Http
 export interface RunningServer {
   server: Server;
   port: number;
+  /** Stops at once: every connection is cut, in-flight requests included. */
   close(): Promise<void>;
+  /**
+   * Graceful stop (SIGTERM): the listening socket closes at once (new connections are refused),
+   * idle keep-alive connections are closed, a request arriving on a busy keep-alive connection
+   * gets 503 with `connection: close`, and in-flight requests finish. Connections still open
+   * after `timeoutMs` are cut. Resolves when every connection is gone.
+   */
+  drain(timeoutMs: number): Promise<{ forced: boolean }>;
 }
 
 export async function startServer(ctx: StsContext, port: number, host = "127.0.0.1"): Promise<RunningServer> {
@@ -151,6 +159,9 @@ export async function startServer(ctx: StsContext, port: number, host = "127.0.0
         if (!ctx.state().config.enableAdminEndpoints) return { status: 404, body: { error: "not_found" } };
         const caller = authenticate(ctx, req.raw, "/admin/rotate");
         if (!("id" in caller)) return caller;
+        if (ctx.keys.readOnly) {
+          return { status: 409, body: { error: "keys_read_only", error_description: "signing keys are provisioned read-only: rotate them by updating the keys Secret" } };
+        }
         const kid = await ctx.keys.rotate();
         logger.warn("signing key rotated by admin request", { caller: caller.id, kid });
         return { status: 200, body: { kid } };
@@ -184,6 +195,24 @@ export async function startServer(ctx: StsContext, port: number, host = "127.0.0
     close: async () => {
       server.closeAllConnections?.();
       await app.close();
+    },
+    drain: async (timeoutMs) => {
+      let forced = false;
+      const timer = setTimeout(() => {
+        forced = true;
+        server.closeAllConnections?.();
+      }, timeoutMs);
+      // A keep-alive connection whose in-flight request has just been answered becomes idle:
+      // close it then rather than waiting for the client or idleTimeoutMs.
+      const idle = setInterval(() => server.closeIdleConnections?.(), 50);
+      try {
+        // fastify closes the listener, then idle connections (forceCloseConnections "idle").
+        await app.close();
+      } finally {
+        clearTimeout(timer);
+        clearInterval(idle);
+      }
+      return { forced };
     },
   };
 }

@@ -2,10 +2,19 @@
 // container and an OPA sidecar on 127.0.0.1:8181, a Service, a ServiceAccount (its mesh
 // identity), and a Sidecar resource. The STS binds 127.0.0.1 only, and Istio delivers inbound
 // traffic to the pod IP, so the Sidecar's ingress defaultEndpoint forwards to 127.0.0.1.
+//
+// Replicas (default 2) share the cell's signing keys: a Secret `<cell>--sts-service-keys` that
+// the operator creates (`cellauth sts-keys > signing-keys.json; kubectl create secret generic
+// ... --from-file=signing-keys.json`; never rendered, so no private key lands in git), mounted
+// read-only at the keys dir; the STS loads it without writing and reloads it when the Secret is
+// updated. A PodDisruptionBudget keeps one replica up through voluntary disruptions; on
+// termination the pod first leaves the endpoints (preStop sleep), then the STS drains in-flight
+// requests on SIGTERM.
 import { readFileSync } from "node:fs";
 import { basename } from "node:path";
 import { Sidecar } from "@kubernetes-models/istio/networking.istio.io/v1beta1/Sidecar";
 import { Deployment } from "kubernetes-models/apps/v1/Deployment";
+import { PodDisruptionBudget } from "kubernetes-models/policy/v1/PodDisruptionBudget";
 import { ConfigMap } from "kubernetes-models/v1/ConfigMap";
 import { Service } from "kubernetes-models/v1/Service";
 import { ServiceAccount } from "kubernetes-models/v1/ServiceAccount";
@@ -14,9 +23,14 @@ import type { Cell } from "../cell.ts";
 import { cellLabels, OPA_PORT, stsJwksUri, stsName, TRUST_DOMAIN } from "../names.ts";
 import { stsRegex } from "../paths.ts";
 import { checked, type Rendered } from "./model.ts";
+import { pinImage } from "../image.ts";
 
 export const STS_CONFIG_DIR = "/etc/cellauth";
 export const STS_KEYS_DIR = "/var/run/cellauth/keys";
+/** The Secret holding signing-keys.json, shared by the replicas (created by the operator). */
+export const stsKeysSecret = (cell: Cell) => `${stsName(cell.name)}-keys`;
+/** Seconds the pod keeps serving after it is marked terminating, while endpoints update. */
+const PRE_STOP_SLEEP_SECONDS = 5;
 
 /** The STS config file (config/sts.schema.json); defaults are left to the STS. */
 export function stsConfig(cell: Cell): Record<string, unknown> {
@@ -74,7 +88,8 @@ const hardened = {
   capabilities: { drop: ["ALL"] },
 };
 
-export function stsManifests(cell: Cell): Rendered[] {
+/** `image`: the reference to run (default cell.sts.image, pinned when sts.sha256 is set). */
+export function stsManifests(cell: Cell, image = pinImage(cell.sts.image, cell.sts.sha256)): Rendered[] {
   const name = stsName(cell.name);
   const ns = cell.namespace;
   const labels = { ...cellLabels(cell), app: name };
@@ -92,28 +107,40 @@ export function stsManifests(cell: Cell): Rendered[] {
     checked(`deployment-${name}`, new Deployment({
       metadata: { name, namespace: ns, labels },
       spec: {
-        // One replica: each STS generates its signing key into an emptyDir; peers pick up a new
-        // key after a restart through the unknown-kid JWKS refetch.
-        replicas: 1,
+        replicas: cell.sts.replicas,
         selector: { matchLabels: { app: name } },
+        // A new pod is ready before an old one goes.
+        strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
         template: {
           metadata: { labels: podLabels },
           spec: {
             serviceAccountName: name,
+            // preStop sleep, then SIGTERM: the STS drains (at most limits.requestTimeoutMs, 10 s).
+            terminationGracePeriodSeconds: 30,
+            affinity: {
+              podAntiAffinity: {
+                preferredDuringSchedulingIgnoredDuringExecution: [{
+                  weight: 100,
+                  podAffinityTerm: { topologyKey: "kubernetes.io/hostname", labelSelector: { matchLabels: { app: name } } },
+                }],
+              },
+            },
             securityContext: { runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000, fsGroup: 1000, seccompProfile: { type: "RuntimeDefault" } },
             containers: [
               {
                 name: "sts",
-                image: cell.sts.image,
+                image,
                 args: ["--config", `${STS_CONFIG_DIR}/sts.json`],
                 ports: [{ name: "http", containerPort: cell.sts.port }],
                 readinessProbe: probe(cell.sts.port, "/readyz"),
                 livenessProbe: { ...probe(cell.sts.port, "/healthz"), initialDelaySeconds: 10 },
+                // Kubernetes' own sleep action: the image has no shell.
+                lifecycle: { preStop: { sleep: { seconds: PRE_STOP_SLEEP_SECONDS } } },
                 resources: { requests: { cpu: "50m", memory: "96Mi" }, limits: { memory: "256Mi" } },
                 securityContext: hardened,
                 volumeMounts: [
                   { name: "config", mountPath: STS_CONFIG_DIR, readOnly: true },
-                  { name: "keys", mountPath: STS_KEYS_DIR },
+                  { name: "keys", mountPath: STS_KEYS_DIR, readOnly: true },
                   { name: "tmp", mountPath: "/tmp" },
                 ],
               },
@@ -131,12 +158,20 @@ export function stsManifests(cell: Cell): Rendered[] {
             volumes: [
               { name: "config", configMap: { name: configMap } },
               { name: "policies", configMap: { name: policies } },
-              { name: "keys", emptyDir: { medium: "Memory", sizeLimit: "1Mi" } },
+              // 0440 with the pod's fsGroup 1000: readable by the STS only (the STS refuses a
+              // keys file readable by others or by a group it is not in). Mounted only into the
+              // sts container.
+              { name: "keys", secret: { secretName: stsKeysSecret(cell), defaultMode: 0o440 } },
               { name: "tmp", emptyDir: { sizeLimit: "64Mi" } },
             ],
           },
         },
       },
+    })),
+    checked(`poddisruptionbudget-${name}`, new PodDisruptionBudget({
+      metadata: { name, namespace: ns, labels },
+      // maxUnavailable (not minAvailable): with replicas 1 a drain is still possible.
+      spec: { maxUnavailable: 1, selector: { matchLabels: { app: name } } },
     })),
     checked(`service-${name}`, new Service({
       metadata: { name, namespace: ns, labels },

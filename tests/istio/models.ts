@@ -9,6 +9,7 @@ import { AuthorizationPolicy } from "@kubernetes-models/istio/security.istio.io/
 import { PeerAuthentication } from "@kubernetes-models/istio/security.istio.io/v1beta1/PeerAuthentication";
 import { Deployment } from "kubernetes-models/apps/v1/Deployment";
 import { NetworkPolicy } from "kubernetes-models/networking.k8s.io/v1/NetworkPolicy";
+import { PodDisruptionBudget } from "kubernetes-models/policy/v1/PodDisruptionBudget";
 import { ConfigMap } from "kubernetes-models/v1/ConfigMap";
 import { Namespace } from "kubernetes-models/v1/Namespace";
 import { Service } from "kubernetes-models/v1/Service";
@@ -27,6 +28,7 @@ const classes: Record<string, Ctor> = {
   "security.istio.io/v1beta1/PeerAuthentication": PeerAuthentication,
   "apps/v1/Deployment": Deployment,
   "networking.k8s.io/v1/NetworkPolicy": NetworkPolicy,
+  "policy/v1/PodDisruptionBudget": PodDisruptionBudget,
   "v1/ConfigMap": ConfigMap,
   "v1/Namespace": Namespace,
   "v1/Service": Service,

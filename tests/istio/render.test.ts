@@ -4,7 +4,7 @@
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseAllDocuments } from "yaml";
@@ -184,6 +184,63 @@ describe("cellauth render: example cells", () => {
         const policies = objs.find((o) => o.kind === "ConfigMap" && o.metadata.name === vol.configMap.name);
         assert.ok(policies, "the policies ConfigMap");
         assert.match(policies.data["cellery.rego"], /package cellery\.io/);
+      });
+
+      it("runs STS replicas that share a read-only keys Secret, with a PDB, a /readyz probe, a drain on stop and a pinned image", () => {
+        const objs = objectsIn(a()).map((o) => o.obj);
+        const cellYaml = parseAllDocuments(readFileSync(join(root, "istio/examples", cell, "cell.yaml"), "utf8"))[0].toJS();
+        const name = `${cell}--sts-service`;
+        const dep = objs.find((o) => o.kind === "Deployment" && o.metadata.name === name);
+        assert.equal(dep.spec.replicas, cellYaml.sts.replicas ?? 2);
+        assert.ok(dep.spec.replicas >= 2, "more than one replica by default");
+        assert.deepEqual(dep.spec.strategy.rollingUpdate, { maxUnavailable: 0, maxSurge: 1 });
+        const pod = dep.spec.template.spec;
+        const sts = pod.containers.find((c: any) => c.name === "sts");
+        // Pinned by digest: the one cell.yaml gives (the image scripts/build-sts-image.sh built and was pushed).
+        assert.equal(sts.image, `${cellYaml.sts.image}@sha256:${cellYaml.sts.sha256}`);
+        // Keys: a Secret (never rendered: no private key in git), mounted read-only, 0440 with fsGroup 1000.
+        const keysMount = sts.volumeMounts.find((m: any) => m.mountPath === "/var/run/cellauth/keys");
+        assert.equal(keysMount.readOnly, true);
+        const keysVol = pod.volumes.find((v: any) => v.name === keysMount.name);
+        assert.deepEqual(keysVol.secret, { secretName: `${name}-keys`, defaultMode: 0o440 });
+        assert.equal(pod.securityContext.fsGroup, 1000);
+        assert.equal(pod.securityContext.runAsUser, 1000);
+        assert.ok(!objs.some((o) => o.kind === "Secret"), "the keys Secret is created by the operator, not rendered");
+        for (const c of pod.containers.filter((x: any) => x.name !== "sts")) {
+          assert.ok(!(c.volumeMounts ?? []).some((m: any) => m.name === keysMount.name), `${c.name} must not mount the keys`);
+        }
+        // Readiness on /readyz through an exec probe: the STS binds 127.0.0.1 behind its sidecar,
+        // where kubelet's HTTP probes (to the pod IP) cannot reach it.
+        assert.equal(sts.readinessProbe.exec.command[0], "node");
+        assert.match(sts.readinessProbe.exec.command.at(-1), new RegExp(`http://127\\.0\\.0\\.1:${cellYaml.sts.port ?? 8080}/readyz`));
+        assert.equal(sts.securityContext.readOnlyRootFilesystem, true);
+        assert.deepEqual(sts.lifecycle.preStop, { sleep: { seconds: 5 } });
+        assert.ok(pod.terminationGracePeriodSeconds >= 5 + 10 + 5, "room for the preStop sleep and a 10 s drain");
+        const pdb = objs.find((o) => o.kind === "PodDisruptionBudget");
+        assert.ok(pdb, "a PodDisruptionBudget");
+        assert.deepEqual(pdb.spec, { maxUnavailable: 1, selector: { matchLabels: { app: name } } });
+      });
+
+      it("pins the STS image from build/sts-oci/DIGEST when cell.yaml gives no sts.sha256", () => {
+        const src = readFileSync(join(root, "istio/examples", cell, "cell.yaml"), "utf8");
+        const noPin = join(tmp, `${cell}-nopin`);
+        const ociDir = join(noPin, "sts-oci");
+        mkdirSync(ociDir, { recursive: true });
+        // Same directory as the original, so the relative policy paths still resolve.
+        const yamlPath = join(root, "istio/examples", cell, `.cell-nopin-${process.pid}.yaml`);
+        const digest = "ab".repeat(32);
+        try {
+          const lines = src.split("\n");
+          const stsAt = lines.findIndex((l) => l === "sts:");
+          const pruned = [...lines.slice(0, stsAt), ...lines.slice(stsAt).filter((l) => !/^  sha256: /.test(l))].join("\n");
+          writeFileSync(yamlPath, pruned);
+          writeFileSync(join(ociDir, "DIGEST"), `sha256:${digest}\n`);
+          cli(["render", yamlPath, "--out", join(noPin, "out"), "--sts-oci-dir", ociDir]);
+          const dep = objectsIn(join(noPin, "out")).map((o) => o.obj).find((o) => o.kind === "Deployment");
+          assert.match(dep.spec.template.spec.containers[0].image, new RegExp(`^registry\\.example/cellauth-sts:0\\.1\\.0@sha256:${digest}$`));
+        } finally {
+          rmSync(yamlPath, { force: true });
+        }
       });
     });
   }
