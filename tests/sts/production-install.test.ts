@@ -20,7 +20,9 @@ test("npm ci --omit=dev yields an STS that starts without dev dependencies", { t
   copyFileSync(join(repoRoot, "package.json"), join(dir, "package.json"));
   copyFileSync(join(repoRoot, "package-lock.json"), join(dir, "package-lock.json"));
   try {
-    await promisify(execFile)("npm", ["ci", "--omit=dev", "--ignore-scripts", "--no-audit", "--no-fund", "--prefer-offline"], { cwd: dir, timeout: 480_000 });
+    // A cache of its own: the shared one may be written by another npm at the same moment, which
+    // once made this npm crash ("Cannot read properties of undefined (reading 'ajv')").
+    await promisify(execFile)("npm", ["ci", "--omit=dev", "--ignore-scripts", "--no-audit", "--no-fund", "--cache", join(dir, ".npm-cache")], { cwd: dir, timeout: 480_000 });
   } catch (e) {
     const why = String((e as { stderr?: string }).stderr ?? (e as Error).message);
     if (/ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ETIMEDOUT|network/i.test(why)) {
