@@ -10,7 +10,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ensureFilterBuilt } from '../tests/lib/build-filter.ts';
+import { execFileSync } from 'node:child_process';
+import { ensureFilterBuilt, repoRoot } from '../tests/lib/build-filter.ts';
 import { writeChart } from './lib/chart.ts';
 import { CONFIGS } from './lib/configs.ts';
 import { describeMachine } from './lib/machine.ts';
@@ -40,6 +41,13 @@ const params: Params = {
 const outDir = env.BENCH_OUT_DIR ?? fileURLToPath(new URL('./results/', import.meta.url));
 const date = new Date().toISOString().slice(0, 10);
 const only = env.BENCH_CONFIGS ? new Set(env.BENCH_CONFIGS.split(',')) : undefined;
+
+/** Builds bench/opa-extauthz when its sources changed (cached; a no-op otherwise). */
+function installOpaExtAuthz(l: (m: string) => void): void {
+  const t0 = Date.now();
+  execFileSync('bash', [join(repoRoot, 'scripts/install-opa-extauthz.sh')], { stdio: ['ignore', 'ignore', 'inherit'] });
+  if (Date.now() - t0 > 2000) l(`built opa-extauthz in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+}
 
 ensureFilterBuilt();
 mkdirSync(outDir, { recursive: true });
@@ -74,7 +82,9 @@ try {
     const onlyW = env.BENCH_WORKLOADS ? new Set(env.BENCH_WORKLOADS.split(',').map((x) => x.trim())) : undefined;
     const workloads = (await prepareWorkloads(tmp, keys, params.poolSize, log)).filter((w) => !onlyW || onlyW.has(w.id));
     const configs = CONFIGS.filter((c) => (only ? only.has(c.id) : !c.profileOnly));
-    const { rows, outcomes } = await runMatrix(configs, workloads, jwks, params, tmp, log);
+    if (configs.some((c) => c.needsOpaExtAuthz)) installOpaExtAuthz(log);
+    const [wrongScope] = await mintPool(keys.ES256, 1, 3600, 'write');
+    const { rows, outcomes } = await runMatrix(configs, workloads, jwks, params, tmp, log, wrongScope);
     notes.push(`Load average at the end: ${loadavg().map((x) => x.toFixed(2)).join(' / ')}.`);
     const report: Report = { date, mode: smoke ? 'smoke' : 'full', machine, params, rows, outcomes, targets: evaluateTargets(rows), notes };
     const base = smoke ? `${date}-smoke` : date;

@@ -36,6 +36,9 @@ export interface ConfigOutcome {
   label: string;
   state: 'ran' | 'pending' | 'failed';
   reason?: string;
+  /** Configurations that enforce the bench policy: the status of a valid token with the wrong
+   *  scope (must be 403, else the configuration failed). */
+  policyDenial?: number;
   memoryBefore?: MemorySample;
   memoryAfter?: MemorySample;
 }
@@ -85,7 +88,7 @@ interface Live { cfg: BenchConfig; s: Session; outcome: ConfigOutcome }
 // tenants, thermal, the STS's GC) lands on every configuration alike instead of on whichever
 // ran during a slow minute.
 export async function runMatrix(configs: BenchConfig[], workloads: Workload[], jwks: object, p: Params, tmp: string,
-  log: (m: string) => void): Promise<{ rows: Row[]; outcomes: ConfigOutcome[] }> {
+  log: (m: string) => void, wrongScopeToken?: string): Promise<{ rows: Row[]; outcomes: ConfigOutcome[] }> {
   const bodyPrefixFile = join(tmp, 'authorize-body-prefix.txt');
   writeFileSync(bodyPrefixFile, authorizeBodyPrefix());
   const rows: Row[] = [];
@@ -112,6 +115,11 @@ export async function runMatrix(configs: BenchConfig[], workloads: Workload[], j
       live.push({ cfg, s, outcome });
       try {
         outcome.memoryBefore = await sampleMemory(s.envoy.adminUrl, s.envoy.pid);
+        if (cfg.enforcesPolicy && wrongScopeToken) {
+          // The rule is really enforced: a verified token the policy refuses is a 403.
+          [outcome.policyDenial] = await preflight(s, cfg, [wrongScopeToken]);
+          if (outcome.policyDenial !== 403) throw new Error(`a token without scope read got ${outcome.policyDenial}, not 403: the policy is not enforced`);
+        }
       } catch (e) {
         fail(live[live.length - 1], e);
       }
