@@ -6,6 +6,9 @@
 //   BENCH_SMOKE=1: 1 s per row, no warm-up, 200-token pools: proves every configuration starts,
 //                  answers with the expected statuses and reports; asserts nothing about speed.
 //   BENCH_SOAK=1:  the memory soak only (1,000,000 requests over 100,000 distinct tokens).
+//   BENCH_SCALING: the scaling sweeps (bench/lib/scaling.ts). Unset: a full run does the matrix and
+//                  then every sweep, a smoke run none; `none`: no sweeps; a list (concurrency,jwks,
+//                  rules,zipf,sts or all): only those sweeps, without the matrix (smoke: tiny sweeps).
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +21,7 @@ import { describeMachine } from './lib/machine.ts';
 import { runMatrix, type Params } from './lib/matrix.ts';
 import { writeReport, type Report } from './lib/report.ts';
 import { runSoak } from './lib/soak.ts';
+import { runSweep, SWEEPS, type SweepId } from './lib/scaling.ts';
 import { stopAllSessions } from './lib/session.ts';
 import { evaluateTargets } from './lib/targets.ts';
 import { jwksOf, makeKeys, mintPool } from './lib/tokens.ts';
@@ -41,6 +45,11 @@ const params: Params = {
 const outDir = env.BENCH_OUT_DIR ?? fileURLToPath(new URL('./results/', import.meta.url));
 const date = new Date().toISOString().slice(0, 10);
 const only = env.BENCH_CONFIGS ? new Set(env.BENCH_CONFIGS.split(',')) : undefined;
+const scalingEnv = (env.BENCH_SCALING ?? '').trim();
+const sweepsOnly = scalingEnv !== '' && scalingEnv !== 'none';
+const sweeps: SweepId[] = scalingEnv === 'none' ? [] : sweepsOnly
+  ? (scalingEnv === 'all' ? [...SWEEPS] : scalingEnv.split(',').map((x) => x.trim()).filter((x): x is SweepId => (SWEEPS as readonly string[]).includes(x)))
+  : (smoke || only || env.BENCH_WORKLOADS ? [] : [...SWEEPS]);
 
 /** Builds bench/opa-extauthz when its sources changed (cached; a no-op otherwise). */
 function installOpaExtAuthz(l: (m: string) => void): void {
@@ -80,7 +89,23 @@ try {
     log(`wrote ${md}`);
   } else {
     const onlyW = env.BENCH_WORKLOADS ? new Set(env.BENCH_WORKLOADS.split(',').map((x) => x.trim())) : undefined;
-    const workloads = (await prepareWorkloads(tmp, keys, params.poolSize, log)).filter((w) => !onlyW || onlyW.has(w.id));
+    const all = await prepareWorkloads(tmp, keys, params.poolSize, log);
+    const workloads = all.filter((w) => !onlyW || onlyW.has(w.id));
+    if (!sweepsOnly) await runMain(keys, jwks, workloads, notes);
+    const es256 = { single: all.find((w) => w.id === 'ES256 single')!, distinct: all.find((w) => w.id === 'ES256 distinct')! };
+    for (const id of sweeps) {
+      log(`scaling sweep: ${id}`);
+      const { report, md } = await runSweep(id, { keys, jwks, es256, params, tmp, smoke, log }, machine, outDir, date);
+      log(`wrote ${md}`);
+      if (report.points.length === 0 || report.points.some((p) => !p.statusOk)) { log(`sweep ${id}: a point did not answer as expected`); process.exitCode = 1; }
+    }
+  }
+} finally {
+  cleanup();
+}
+
+async function runMain(keys: ReturnType<typeof makeKeys>, jwks: ReturnType<typeof jwksOf>, workloads: Awaited<ReturnType<typeof prepareWorkloads>>, notes: string[]): Promise<void> {
+  {
     const configs = CONFIGS.filter((c) => (only ? only.has(c.id) : !c.profileOnly));
     if (configs.some((c) => c.needsOpaExtAuthz)) installOpaExtAuthz(log);
     const [wrongScope] = await mintPool(keys.ES256, 1, 3600, 'write');
@@ -95,6 +120,4 @@ try {
     const bad = rows.filter((r) => !r.statusOk).length + outcomes.filter((o) => o.state === 'failed').length;
     if (bad > 0) { log(`${bad} row(s) or configuration(s) did not answer as expected`); process.exitCode = 1; }
   }
-} finally {
-  cleanup();
 }

@@ -47,6 +47,8 @@ export function markdown(r: Report): string {
     for (const o of ran) L.push(`| ${o.label} | ${mem(o.memoryBefore)} | ${mem(o.memoryAfter)} |`);
     L.push('');
   }
+  const closing = r.rows.filter((row) => (row.newConnectionsPerRequest ?? 0) > 0.01);
+  if (closing.length) L.push(`New connections per request above 1% (Envoy closed connections, so those rows include TCP set-up): ${closing.map((row) => `${row.label} / ${row.workload}: ${row.newConnectionsPerRequest}`).join('; ')}.`, '');
   const pol = r.outcomes.filter((o) => o.policyDenial !== undefined);
   if (pol.length) L.push(`Policy enforced (bench/policy/bench.rego, a verified token with scope \`write\`): ${pol.map((o) => `${o.label} → ${o.policyDenial}`).join(', ')}.`, '');
   for (const o of r.outcomes.filter((o) => o.state !== 'ran')) L.push(`- **${o.label}: ${o.state}** — ${(o.reason ?? '').split('\n')[0]}`);

@@ -84,13 +84,14 @@ export async function startSession(cfg: BenchConfig, jwks: object, pinCpus: bool
     // The STS authenticates its caller by mTLS: this Envoy is the sidecar of workload CELL.
     const svid = cell ? await cell.sts.workload(CELL) : undefined;
     const sts = cell && svid ? { port: cell.sts.port, tls: { certFile: svid.certFile, keyFile: svid.keyFile, caFile: cell.sts.ca.caFile, serverSpiffeId: cell.sts.svid.spiffeId } } : undefined;
-    envoy = await startEnvoy({ ...cfg.spec(jwks, sts, opa ? { port: opa.port, http2: true } : undefined), concurrency: 1, logLevel: 'warn', wasmLogLevel: 'error' });
+    envoy = await startEnvoy({ ...cfg.spec(jwks, sts, opa ? { port: opa.port, http2: true } : undefined), concurrency: cfg.concurrency ?? 1, logLevel: 'warn', wasmLogLevel: 'error' });
   } catch (e) {
     await opa?.stop();
     await cell?.stop();
     throw e;
   }
-  if (pinCpus) pin(envoy.pid, ENVOY_CPU);
+  // Two workers on a two-core box share both cores with wrk: pinned to both, i.e. not pinned.
+  if (pinCpus) pin(envoy.pid, (cfg.concurrency ?? 1) > 1 ? '0,1' : ENVOY_CPU);
   const session: Session = {
     envoy,
     helperPids: [...(cell ? [cell.sts.child.pid!, cell.opa.child.pid!] : []), ...(opa ? [opa.child.pid!] : [])],

@@ -52,7 +52,7 @@ export function evaluateTargets(rows: Row[], soak?: SoakResult): Target[] {
   const floorNote = floor && none ? `; the empty wasm filter alone costs ${(floor.envoyCpuUsPerReq - none.envoyCpuUsPerReq).toFixed(1)} µs of Envoy CPU over no auth in this run` : '';
   for (const alg of ['RS256', 'ES256']) {
     const single = `${alg} single`;
-    const c = find(rows, 'cellauth_authz', single);
+    const c = find(rows, 'cellauth_authz_get', single);
     const o = find(rows, 'opa_extauthz', single);
     const r = find(rows, 'jwt_authn_rbac', single);
     if (c && o) {
