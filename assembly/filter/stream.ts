@@ -84,7 +84,7 @@ export class Stream extends StreamContext {
       return new Exchanger(this).outbound();
     }
     // Every request header in one host call: the path, the token locations and the rest are read
-    // from it until the first header change (which drops it). It never outlives this callback.
+    // from it (a header changed since is read from the host again). It never outlives this callback.
     snapshotRequestHeaders();
     const r = this.inbound(c);
     dropRequestSnapshot();

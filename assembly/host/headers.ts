@@ -14,24 +14,38 @@ export class HeaderName {
 }
 
 // The request headers of the callback under way, read in one host call (see HeaderSnapshot), or
-// null. While it is set, request-header reads are answered from it; any change to the request
-// map drops it, and the stream drops it before its callback returns.
+// null. While it is set, request-header reads are answered from it, except for a header this
+// filter has changed since (set, replaced, added or removed: read from the host again); the
+// stream drops it before its callback returns.
 let requestSnapshot: HeaderSnapshot | null = null;
+let changedNames: ArrayBuffer[] = [];
+
+function isChanged(name: HeaderName): bool {
+  const b = name.bytes;
+  for (let i = 0; i < changedNames.length; i++) {
+    const c = unchecked(changedNames[i]);
+    if (c == b || (c.byteLength == b.byteLength && memory.compare(changetype<usize>(c), changetype<usize>(b), b.byteLength) == 0)) return true;
+  }
+  return false;
+}
 
 /** Reads every request header at once; false (and no snapshot) when the host refuses. */
 export function snapshotRequestHeaders(): bool {
   const s = new HeaderSnapshot();
   requestSnapshot = s.load(MapType.Request) ? s : null;
+  changedNames = [];
   return requestSnapshot !== null;
 }
-export function dropRequestSnapshot(): void { requestSnapshot = null; }
+export function dropRequestSnapshot(): void { requestSnapshot = null; changedNames = []; }
 
-@inline function changed(map: MapType): void { if (map == MapType.Request) requestSnapshot = null; }
+@inline function changed(map: MapType, name: HeaderName): void {
+  if (map == MapType.Request && requestSnapshot !== null) changedNames.push(name.bytes);
+}
 
 // Null when the header is absent.
 export function getHeader(map: MapType, name: HeaderName): ArrayBuffer | null {
   const snap = requestSnapshot;
-  if (map == MapType.Request && snap !== null) {
+  if (map == MapType.Request && snap !== null && !isChanged(name)) {
     const off = snap.find(name);
     return off < 0 ? null : snap.buf.slice(off, off + snap.foundLen);
   }
@@ -48,31 +62,31 @@ export function getHeaderString(map: MapType, name: HeaderName): string | null {
 }
 
 export function setHeader(map: MapType, name: HeaderName, value: string): void {
-  changed(map);
+  changed(map, name);
   const v = String.UTF8.encode(value);
   proxy_replace_header_map_value(<i32>map, changetype<usize>(name.bytes), name.bytes.byteLength, changetype<usize>(v), v.byteLength);
 }
 
 export function setHeaderBytes(map: MapType, name: HeaderName, value: ArrayBuffer): void {
-  changed(map);
+  changed(map, name);
   proxy_replace_header_map_value(<i32>map, changetype<usize>(name.bytes), name.bytes.byteLength, changetype<usize>(value), value.byteLength);
 }
 
 export function addHeader(map: MapType, name: HeaderName, value: string): void {
-  changed(map);
+  changed(map, name);
   const v = String.UTF8.encode(value);
   proxy_add_header_map_value(<i32>map, changetype<usize>(name.bytes), name.bytes.byteLength, changetype<usize>(v), v.byteLength);
 }
 
 export function removeHeader(map: MapType, name: HeaderName): void {
-  changed(map);
+  changed(map, name);
   proxy_remove_header_map_value(<i32>map, changetype<usize>(name.bytes), name.bytes.byteLength);
 }
 
 // Every header of a map in one host call (proxy_get_header_map_pairs), for the hot path: values
 // are found by name in the ABI buffer without decoding the others. A repeated header yields its
-// first value, as proxy_get_header_map_value does. A snapshot is read before the filter changes
-// any header and must not be consulted after. `ok` is false when the host refused the call.
+// first value, as proxy_get_header_map_value does. getHeader consults it only for headers this
+// filter has not changed since it was read. `ok` is false when the host refused the call.
 export class HeaderSnapshot {
   buf: ArrayBuffer = new ArrayBuffer(0);
   ok: bool = false;

@@ -5,7 +5,7 @@ import { AUDIENCE, CELL, ISSUER } from './tokens.ts';
 import { buildProbe } from '../../tests/lib/build-probe.ts';
 import { buildFloor } from './floor.ts';
 
-export type ConfigId = 'noauth' | 'wasm_floor' | 'wasm_probe' | 'jwt_authn' | 'jwt_authn_cache' | 'cellauth_host' | 'cellauth_wasm' | 'cellauth_nocache' | 'cellauth_nosig' | 'cellauth_before' | 'cellauth_authz' | 'ext_authz' | 'jwt_authn_rbac' | 'opa_extauthz' | 'cellauth_authz_get';
+export type ConfigId = 'noauth' | 'wasm_floor' | 'wasm_probe' | 'jwt_authn' | 'jwt_authn_cache' | 'cellauth_host' | 'cellauth_wasm' | 'cellauth_nocache' | 'cellauth_nosig' | 'cellauth_before' | 'cellauth_authz' | 'ext_authz' | 'jwt_authn_rbac' | 'opa_extauthz' | 'cellauth_authz_get' | 'cellauth_authz_before';
 
 export interface BenchConfig {
   id: ConfigId;
@@ -172,6 +172,9 @@ export const CONFIGS: BenchConfig[] = [
   // like cellauth's token cache (Istio renders none, so Istio's own numbers would be lower).
   { id: 'cellauth_authz_get', label: 'cellauth + STS authz (decision cache), GET', needsSts: true, enforcesPolicy: true, bodyRequests: false, ignoresTokens: false,
     spec: (j, sts) => chain([cellauth(j, 'auto', true)], sts) },
+  // Profiling: cellauth_authz_get with another build of the filter (BENCH_BEFORE_WASM).
+  { id: 'cellauth_authz_before', label: 'cellauth + STS authz (decision cache), GET (BENCH_BEFORE_WASM build)', needsSts: true, enforcesPolicy: true, bodyRequests: false, ignoresTokens: false, profileOnly: true,
+    spec: (j, sts) => chain([cellauth(j, 'auto', true, 1000, process.env.BENCH_BEFORE_WASM)], sts) },
   { id: 'jwt_authn_rbac', label: 'jwt_authn + RBAC (Istio AuthorizationPolicy)', needsSts: false, enforcesPolicy: true, bodyRequests: false, ignoresTokens: false,
     spec: (j) => chain([jwtAuthn(j, true, true), rbac()]) },
   { id: 'opa_extauthz', label: 'jwt_authn + OPA over ext_authz gRPC per request', needsSts: false, needsOpaExtAuthz: true, enforcesPolicy: true, bodyRequests: false, ignoresTokens: false,
