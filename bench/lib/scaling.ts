@@ -167,7 +167,7 @@ async function zipf(c: Ctx): Promise<{ points: SweepPoint[]; notes: string[] }> 
   }
   const { rows } = await runMatrix(configs, [w], c.jwks, c.params, c.tmp, c.log);
   return { points: pointsOf(rows, configs, false), notes: [
-    `Requests follow a Zipf(s=1) draw over ${users} users (${length} requests, ${distinctInSeq} distinct tokens; each round starts mid-sequence). Cache sizes are entries per worker; 65,536 is cellauth's maximum (tokenCache.maxEntries).`,
+    `Requests follow a Zipf(s=1) draw over ${users} users (${length} requests, ${distinctInSeq} distinct tokens). The warm-up plays the sequence from its start and every measured round from its middle, so later rounds partly replay earlier ones: hit rates are those of a warm, short window, not of a cold start. Cache sizes are entries per worker; 65,536 is cellauth's maximum (tokenCache.maxEntries).`,
     'cellauth\'s cache is direct-mapped (one slot per hash), jwt_authn\'s is an LRU: at equal size a direct-mapped table loses some hits to collisions.',
   ] };
 }
