@@ -6,17 +6,22 @@
 //   BENCH_SMOKE=1: 1 s per row, no warm-up, 200-token pools: proves every configuration starts,
 //                  answers with the expected statuses and reports; asserts nothing about speed.
 //   BENCH_SOAK=1:  the memory soak only (1,000,000 requests over 100,000 distinct tokens).
+//   BENCH_SCALING: the scaling sweeps (bench/lib/scaling.ts). Unset: a full run does the matrix and
+//                  then every sweep, a smoke run none; `none`: no sweeps; a list (concurrency,jwks,
+//                  rules,zipf,sts or all): only those sweeps, without the matrix (smoke: tiny sweeps).
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ensureFilterBuilt } from '../tests/lib/build-filter.ts';
+import { execFileSync } from 'node:child_process';
+import { ensureFilterBuilt, repoRoot } from '../tests/lib/build-filter.ts';
 import { writeChart } from './lib/chart.ts';
 import { CONFIGS } from './lib/configs.ts';
 import { describeMachine } from './lib/machine.ts';
 import { runMatrix, type Params } from './lib/matrix.ts';
 import { writeReport, type Report } from './lib/report.ts';
 import { runSoak } from './lib/soak.ts';
+import { runSweep, SWEEPS, type SweepId } from './lib/scaling.ts';
 import { stopAllSessions } from './lib/session.ts';
 import { evaluateTargets } from './lib/targets.ts';
 import { jwksOf, makeKeys, mintPool } from './lib/tokens.ts';
@@ -40,6 +45,18 @@ const params: Params = {
 const outDir = env.BENCH_OUT_DIR ?? fileURLToPath(new URL('./results/', import.meta.url));
 const date = new Date().toISOString().slice(0, 10);
 const only = env.BENCH_CONFIGS ? new Set(env.BENCH_CONFIGS.split(',')) : undefined;
+const scalingEnv = (env.BENCH_SCALING ?? '').trim();
+const sweepsOnly = scalingEnv !== '' && scalingEnv !== 'none';
+const sweeps: SweepId[] = scalingEnv === 'none' ? [] : sweepsOnly
+  ? (scalingEnv === 'all' ? [...SWEEPS] : scalingEnv.split(',').map((x) => x.trim()).filter((x): x is SweepId => (SWEEPS as readonly string[]).includes(x)))
+  : (smoke || only || env.BENCH_WORKLOADS ? [] : [...SWEEPS]);
+
+/** Builds bench/opa-extauthz when its sources changed (cached; a no-op otherwise). */
+function installOpaExtAuthz(l: (m: string) => void): void {
+  const t0 = Date.now();
+  execFileSync('bash', [join(repoRoot, 'scripts/install-opa-extauthz.sh')], { stdio: ['ignore', 'ignore', 'inherit'] });
+  if (Date.now() - t0 > 2000) l(`built opa-extauthz in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+}
 
 ensureFilterBuilt();
 mkdirSync(outDir, { recursive: true });
@@ -72,9 +89,27 @@ try {
     log(`wrote ${md}`);
   } else {
     const onlyW = env.BENCH_WORKLOADS ? new Set(env.BENCH_WORKLOADS.split(',').map((x) => x.trim())) : undefined;
-    const workloads = (await prepareWorkloads(tmp, keys, params.poolSize, log)).filter((w) => !onlyW || onlyW.has(w.id));
+    const all = await prepareWorkloads(tmp, keys, params.poolSize, log);
+    const workloads = all.filter((w) => !onlyW || onlyW.has(w.id));
+    if (!sweepsOnly) await runMain(keys, jwks, workloads, notes);
+    const es256 = { single: all.find((w) => w.id === 'ES256 single')!, distinct: all.find((w) => w.id === 'ES256 distinct')! };
+    for (const id of sweeps) {
+      log(`scaling sweep: ${id}`);
+      const { report, md } = await runSweep(id, { keys, jwks, es256, params, tmp, smoke, log }, machine, outDir, date);
+      log(`wrote ${md}`);
+      if (report.points.length === 0 || report.points.some((p) => !p.statusOk)) { log(`sweep ${id}: a point did not answer as expected`); process.exitCode = 1; }
+    }
+  }
+} finally {
+  cleanup();
+}
+
+async function runMain(keys: ReturnType<typeof makeKeys>, jwks: ReturnType<typeof jwksOf>, workloads: Awaited<ReturnType<typeof prepareWorkloads>>, notes: string[]): Promise<void> {
+  {
     const configs = CONFIGS.filter((c) => (only ? only.has(c.id) : !c.profileOnly));
-    const { rows, outcomes } = await runMatrix(configs, workloads, jwks, params, tmp, log);
+    if (configs.some((c) => c.needsOpaExtAuthz)) installOpaExtAuthz(log);
+    const [wrongScope] = await mintPool(keys.ES256, 1, 3600, 'write');
+    const { rows, outcomes } = await runMatrix(configs, workloads, jwks, params, tmp, log, wrongScope);
     notes.push(`Load average at the end: ${loadavg().map((x) => x.toFixed(2)).join(' / ')}.`);
     const report: Report = { date, mode: smoke ? 'smoke' : 'full', machine, params, rows, outcomes, targets: evaluateTargets(rows), notes };
     const base = smoke ? `${date}-smoke` : date;
@@ -85,6 +120,4 @@ try {
     const bad = rows.filter((r) => !r.statusOk).length + outcomes.filter((o) => o.state === 'failed').length;
     if (bad > 0) { log(`${bad} row(s) or configuration(s) did not answer as expected`); process.exitCode = 1; }
   }
-} finally {
-  cleanup();
 }

@@ -11,7 +11,7 @@ import { Identity } from "../filter/outputs";
 export class CachedToken {
   hash: u64 = 0;
   bytes: ArrayBuffer = new ArrayBuffer(0);
-  expires: i64 = 0;        // seconds; i64.MAX_VALUE when the token has no exp
+  expiresMs: i64 = 0;      // the token's exp in ms; i64.MAX_VALUE when the token has no exp
   keysVersion: u32 = 0;
   rule: JwtRule | null = null;
   exp: i64 = 0;            // the token's exp, 0 when it has none (bounds authz caching)
@@ -35,7 +35,9 @@ export class TokenCache {
   get enabled(): bool { return this.maxEntries > 0; }
 
   // The caller checks `keysVersion` against the rule's current key set and calls `evict` on a mismatch.
-  lookup(buf: ArrayBuffer, start: i32, len: i32, now: i64): CachedToken | null {
+  // `nowMs` may lag the wall clock by up to `earlyMs` (the tick clock): an entry is treated as
+  // expired `earlyMs` before its exp, so a hit never serves a token past its exp.
+  lookup(buf: ArrayBuffer, start: i32, len: i32, nowMs: i64, earlyMs: i64): CachedToken | null {
     if (!this.enabled || len > this.maxTokenBytes) return null;
     const ptr = changetype<usize>(buf) + <usize>start;
     const h = hash64(ptr, len);
@@ -44,7 +46,7 @@ export class TokenCache {
       this.misses++;
       return null;
     }
-    if (now >= e.expires) {
+    if (nowMs >= e.expiresMs - earlyMs) {
       unchecked(this.slots[<i32>(h & <u64>this.mask)] = null);
       this.misses++;
       return null;
@@ -64,7 +66,7 @@ export class TokenCache {
     const e = new CachedToken();
     e.hash = hash64(ptr, jwt.len);
     e.bytes = jwt.buf.slice(jwt.start, jwt.start + jwt.len);
-    e.expires = jwt.hasExp ? jwt.exp : i64.MAX_VALUE;
+    e.expiresMs = jwt.hasExp && jwt.exp < i64.MAX_VALUE / 1000 ? jwt.exp * 1000 : i64.MAX_VALUE;
     e.keysVersion = keysVersion;
     e.rule = rule;
     e.exp = jwt.hasExp ? jwt.exp : 0;

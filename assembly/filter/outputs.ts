@@ -30,6 +30,16 @@ export function identityOf(c: Config, jr: JwtRule, jwt: Jwt): Identity {
   return id;
 }
 
+/** Does `id` write header `h`? (By name: two jwtRules may configure the same header.) */
+export function writes(id: Identity, h: HeaderName): bool {
+  const b = h.bytes;
+  for (let i = 0; i < id.names.length; i++) {
+    const n = unchecked(id.names[i]).bytes;
+    if (n == b || (n.byteLength == b.byteLength && memory.compare(changetype<usize>(n), changetype<usize>(b), b.byteLength) == 0)) return true;
+  }
+  return false;
+}
+
 export function writeIdentityHeaders(id: Identity): void {
   for (let i = 0; i < id.names.length; i++) setHeaderBytes(MapType.Request, unchecked(id.names[i]), unchecked(id.values[i]));
 }

@@ -6,8 +6,8 @@
 //   exchange (gateway/outbound) -> claim the request id for the user context -> continue.
 // Only the authorize/exchange steps and an unknown-kid refetch ever leave the hot path.
 import { StreamContext } from "../host/abi";
-import { MapType, HeaderName, setHeaderBytes, getHeader, getHeaderString, removeHeader, setHeader, sendLocalResponse } from "../host/headers";
-import { nowSeconds } from "../host/runtime";
+import { MapType, HeaderName, setHeaderBytes, getHeader, getHeaderString, removeHeader, setHeader, sendLocalResponse, snapshotRequestHeaders, dropRequestSnapshot } from "../host/headers";
+import { nowSeconds, clockForCache, tickPeriodMs } from "../host/runtime";
 import * as log from "../host/log";
 import { Config, Rule, Requirement, JwtRule, Mode, LocationKind } from "../config/types";
 import { Status, statusName } from "../jwt/status";
@@ -18,7 +18,7 @@ import { boundPrincipal, checkCellClaim, checkPeer } from "../jwt/binding";
 import { peerUriSan } from "../host/connection";
 import { extractTokens, Extracted, RequestView, removeParams, removeCookies } from "../jwt/extract";
 import { selectRule } from "../rules/select";
-import { writeIdentityHeaders, identityOf, Identity } from "./outputs";
+import { writeIdentityHeaders, identityOf, Identity, writes } from "./outputs";
 import { Event } from "./stats";
 import { CellauthRoot } from "./root";
 import { Authorizer } from "../authz/authorize";
@@ -57,6 +57,8 @@ export class Stream extends StreamContext {
   private refetched: bool = false;
   private peer: string | null = null;
   private peerRead: bool = false;
+  // The spoofable output headers have been dealt with (overwritten or removed).
+  private outputsDone: bool = false;
 
   constructor(id: u32, root: CellauthRoot) {
     super(id, root);
@@ -77,9 +79,19 @@ export class Stream extends StreamContext {
   onRequestHeaders(headers: u32, endOfStream: bool): i32 {
     const c = this.cellauth.config;
     if (c === null) return this.reject(Status.JwksNoValidKeys);
-    for (let i = 0; i < c.outputHeaders.length; i++) removeHeader(MapType.Request, unchecked(c.outputHeaders[i]));
-    if (c.mode == Mode.Outbound) return new Exchanger(this).outbound();
+    if (c.mode == Mode.Outbound) {
+      this.stripOutputs(null);
+      return new Exchanger(this).outbound();
+    }
+    // Every request header in one host call: the path, the token locations and the rest are read
+    // from it (a header changed since is read from the host again). It never outlives this callback.
+    snapshotRequestHeaders();
+    const r = this.inbound(c);
+    dropRequestSnapshot();
+    return r;
+  }
 
+  private inbound(c: Config): i32 {
     const req = this.req;
     // Rules and the STS see the normalised path; one that cannot be normalised safely is refused.
     if (req.normalized() === null) return this.reject(Status.PathEscapedSlash);
@@ -116,9 +128,9 @@ export class Stream extends StreamContext {
   private authenticate(t: Extracted): i32 {
     const c = this.config;
     if (t.len > c.maxTokenBytes) return this.fail(Status.JwtTooLarge);
-    const now = nowSeconds();
     const tokens = this.cellauth.tokens;
-    const hit = tokens.lookup(t.buf, t.start, t.len, now);
+    // The clock as of the last tick, no host call; the cache counts entries as expired one tick early.
+    const hit = tokens.lookup(t.buf, t.start, t.len, clockForCache(), tickPeriodMs());
     if (hit !== null) {
       const jr = hit.rule!;
       if (hit.keysVersion == this.cellauth.providerFor(jr).version && (t.ruleMask & ((<u64>1) << <u64>jr.index)) != 0) {
@@ -215,12 +227,27 @@ export class Stream extends StreamContext {
     const jr = first.rule!;
     this.jwtRule = jr;
     this.tokenExp = first.exp;
+    // One replace per identity header (it overwrites a client-sent copy); only the output headers
+    // this token does not write are removed.
     writeIdentityHeaders(first.identity!);
+    this.stripOutputs(first.identity);
     this.stripTokens();
     if (c.mode == Mode.Gateway) return new Exchanger(this).gateway();
     const authz = c.authorization;
     if (authz !== null && authz.enabled) return new Authorizer(this).authorize();
     return this.allow();
+  }
+
+  // Removes every configured output header that `written` does not set (all of them when null): a
+  // client must never be able to send an identity header cellauth did not write.
+  private stripOutputs(written: Identity | null): void {
+    if (this.outputsDone) return;
+    this.outputsDone = true;
+    const hs = this.config.outputHeaders;
+    for (let i = 0; i < hs.length; i++) {
+      const h = unchecked(hs[i]);
+      if (written === null || !writes(written, h)) removeHeader(MapType.Request, h);
+    }
   }
 
   private stripTokens(): void {
@@ -286,6 +313,7 @@ export class Stream extends StreamContext {
   // that no request can replace, or have its service's outbound calls borrow, another's user.
   proceed(): i32 {
     const c = this.config;
+    this.stripOutputs(null);   // no-op when acceptAll already wrote them
     if (!c.userContextEnabled || c.mode != Mode.Inbound) return CONTINUE;
     const rid = getHeaderString(MapType.Request, REQUEST_ID);
     if (rid === null) return CONTINUE;

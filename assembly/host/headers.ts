@@ -13,8 +13,42 @@ export class HeaderName {
   constructor(public readonly name: string) { this.bytes = String.UTF8.encode(name.toLowerCase()); }
 }
 
+// The request headers of the callback under way, read in one host call (see HeaderSnapshot), or
+// null. While it is set, request-header reads are answered from it, except for a header this
+// filter has changed since (set, replaced, added or removed: read from the host again); the
+// stream drops it before its callback returns.
+let requestSnapshot: HeaderSnapshot | null = null;
+let changedNames: ArrayBuffer[] = [];
+
+function isChanged(name: HeaderName): bool {
+  const b = name.bytes;
+  for (let i = 0; i < changedNames.length; i++) {
+    const c = unchecked(changedNames[i]);
+    if (c == b || (c.byteLength == b.byteLength && memory.compare(changetype<usize>(c), changetype<usize>(b), b.byteLength) == 0)) return true;
+  }
+  return false;
+}
+
+/** Reads every request header at once; false (and no snapshot) when the host refuses. */
+export function snapshotRequestHeaders(): bool {
+  const s = new HeaderSnapshot();
+  requestSnapshot = s.load(MapType.Request) ? s : null;
+  changedNames = [];
+  return requestSnapshot !== null;
+}
+export function dropRequestSnapshot(): void { requestSnapshot = null; changedNames = []; }
+
+@inline function changed(map: MapType, name: HeaderName): void {
+  if (map == MapType.Request && requestSnapshot !== null) changedNames.push(name.bytes);
+}
+
 // Null when the header is absent.
 export function getHeader(map: MapType, name: HeaderName): ArrayBuffer | null {
+  const snap = requestSnapshot;
+  if (map == MapType.Request && snap !== null && !isChanged(name)) {
+    const off = snap.find(name);
+    return off < 0 ? null : snap.buf.slice(off, off + snap.foundLen);
+  }
   store<usize>(retPtrSlot(), 0);
   store<usize>(retSizeSlot(), 0);
   const r = proxy_get_header_map_value(<i32>map, changetype<usize>(name.bytes), name.bytes.byteLength, retPtrSlot(), retSizeSlot());
@@ -28,21 +62,72 @@ export function getHeaderString(map: MapType, name: HeaderName): string | null {
 }
 
 export function setHeader(map: MapType, name: HeaderName, value: string): void {
+  changed(map, name);
   const v = String.UTF8.encode(value);
   proxy_replace_header_map_value(<i32>map, changetype<usize>(name.bytes), name.bytes.byteLength, changetype<usize>(v), v.byteLength);
 }
 
 export function setHeaderBytes(map: MapType, name: HeaderName, value: ArrayBuffer): void {
+  changed(map, name);
   proxy_replace_header_map_value(<i32>map, changetype<usize>(name.bytes), name.bytes.byteLength, changetype<usize>(value), value.byteLength);
 }
 
 export function addHeader(map: MapType, name: HeaderName, value: string): void {
+  changed(map, name);
   const v = String.UTF8.encode(value);
   proxy_add_header_map_value(<i32>map, changetype<usize>(name.bytes), name.bytes.byteLength, changetype<usize>(v), v.byteLength);
 }
 
 export function removeHeader(map: MapType, name: HeaderName): void {
+  changed(map, name);
   proxy_remove_header_map_value(<i32>map, changetype<usize>(name.bytes), name.bytes.byteLength);
+}
+
+// Every header of a map in one host call (proxy_get_header_map_pairs), for the hot path: values
+// are found by name in the ABI buffer without decoding the others. A repeated header yields its
+// first value, as proxy_get_header_map_value does. getHeader consults it only for headers this
+// filter has not changed since it was read. `ok` is false when the host refused the call.
+export class HeaderSnapshot {
+  buf: ArrayBuffer = new ArrayBuffer(0);
+  ok: bool = false;
+  private n: u32 = 0;
+  /** Length of the value the last successful `find` located. */
+  foundLen: i32 = 0;
+
+  load(map: MapType): bool {
+    store<usize>(retPtrSlot(), 0);
+    store<usize>(retSizeSlot(), 0);
+    if (proxy_get_header_map_pairs(<i32>map, retPtrSlot(), retSizeSlot()) != 0) return false;
+    const buf = takeReturned();
+    const size = <u64>buf.byteLength;
+    let n: u32 = 0;
+    if (size >= 4) n = load<u32>(changetype<usize>(buf));
+    if (size > 0 && (size < 4 || <u64>n * 8 + 4 > size)) return false;
+    this.buf = buf;
+    this.n = n;
+    this.ok = true;
+    return true;
+  }
+
+  /** Offset in `buf` of the first value of `name` (length in `foundLen`), or -1. */
+  find(name: HeaderName): i32 {
+    const base = changetype<usize>(this.buf);
+    const size = <u64>this.buf.byteLength;
+    const key = changetype<usize>(name.bytes);
+    const kl = <u32>name.bytes.byteLength;
+    let data: u64 = 4 + <u64>this.n * 8;
+    for (let i: u32 = 0; i < this.n; i++) {
+      const a = load<u32>(base + 4 + <usize>i * 8);
+      const b = load<u32>(base + 8 + <usize>i * 8);
+      if (data + a + b + 2 > size) return -1;
+      if (a == kl && memory.compare(base + <usize>data, key, kl) == 0) {
+        this.foundLen = <i32>b;
+        return <i32>(data + a + 1);
+      }
+      data += <u64>a + b + 2;
+    }
+    return -1;
+  }
 }
 
 export class Pair {

@@ -7,14 +7,34 @@ import { retPtrSlot, retSizeSlot, takeReturned } from "./buffers";
 
 const u64Slot = memory.data(8);
 
+// The wall clock as this VM last read it, and the tick period. The root reads the clock on every
+// tick, so the last reading is at most one tick period old (plus the tick's own delay): the hot
+// path reads that instead of calling the host (see clockForCache).
+let lastReadMs: i64 = 0;
+let tickMs: i64 = 0;
+
 export function nowNanos(): u64 {
   proxy_get_current_time_nanoseconds(u64Slot);
-  return load<u64>(u64Slot);
+  const n = load<u64>(u64Slot);
+  lastReadMs = <i64>(n / 1_000_000);
+  return n;
 }
+
+/** For cache expiry on the hot path: the clock as last read (no host call) while a tick keeps it
+ *  fresh, else the clock itself. It may be up to `tickPeriodMs()` behind: callers treat an entry
+ *  as expired that much early, so a cached entry never outlives its deadline. */
+export function clockForCache(): i64 {
+  if (tickMs > 0 && lastReadMs > 0) return lastReadMs;
+  return nowMillis();
+}
+export function tickPeriodMs(): i64 { return tickMs; }
 export function nowSeconds(): i64 { return <i64>(nowNanos() / 1_000_000_000); }
 export function nowMillis(): i64 { return <i64>(nowNanos() / 1_000_000); }
 
-export function setTickPeriod(ms: u32): void { proxy_set_tick_period_milliseconds(ms); }
+export function setTickPeriod(ms: u32): void {
+  proxy_set_tick_period_milliseconds(ms);
+  tickMs = <i64>ms;
+}
 
 export const enum MetricType { Counter = 0, Gauge = 1, Histogram = 2 }
 

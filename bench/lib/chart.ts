@@ -7,6 +7,7 @@ import type { Row } from './matrix.ts';
 const COLORS: Record<string, string> = {
   jwt_authn: '#9e9e9e', jwt_authn_cache: '#424242', cellauth_host: '#1e88e5', cellauth_wasm: '#90caf9',
   cellauth_nocache: '#7e57c2', cellauth_authz: '#43a047', ext_authz: '#e53935',
+  jwt_authn_rbac: '#fb8c00', opa_extauthz: '#8d6e63',
 };
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 

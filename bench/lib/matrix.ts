@@ -3,7 +3,7 @@
 // after the last workload.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { authorizeBodyPrefix, type BenchConfig, type ConfigId } from './configs.ts';
+import { authorizeBodyPrefix, LISTENER, type BenchConfig, type ConfigId } from './configs.ts';
 import { cpuMicros, sampleMemory, type MemorySample } from './memory.ts';
 import { startSession, StsMissing, WRK_CPU, type Session } from './session.ts';
 import type { Kind, Workload } from './workloads.ts';
@@ -29,13 +29,35 @@ export interface Row {
   helperCpuUsPerReq: number;
   /** Preflight and every measured response had the expected status. */
   statusOk: boolean;
+  /** New downstream connections per request during the measured rounds: ~0 with keep-alive;
+   *  near 1 means Envoy closed every connection (a TCP handshake priced into the row). */
+  newConnectionsPerRequest?: number;
+  /** Change of the configuration's `counters` over the measured rounds (stats flushed first). */
+  counters?: Record<string, number>;
 }
+
+/** Envoy counters by name (absent ones are 0). cellauth batches its counts per 500 ms tick. */
+export async function readCounters(adminUrl: string, names: string[]): Promise<Record<string, number>> {
+  const text = await (await fetch(`${adminUrl}/stats?usedonly`, { signal: AbortSignal.timeout(3000) })).text();
+  const out: Record<string, number> = {};
+  for (const n of names) {
+    // By full name or by suffix (jwt_authn's counters carry the connection manager's prefix).
+    const m = new RegExp(`^(?:\\S*\\.)?${n.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: (\\d+)$`, 'm').exec(text);
+    out[n] = m ? Number(m[1]) : 0;
+  }
+  return out;
+}
+const CX = `http.${LISTENER}.downstream_cx_total`;
+const settle = () => new Promise((r) => setTimeout(r, 600));
 
 export interface ConfigOutcome {
   config: ConfigId;
   label: string;
   state: 'ran' | 'pending' | 'failed';
   reason?: string;
+  /** Configurations that enforce the bench policy: the status of a valid token with the wrong
+   *  scope (must be 403, else the configuration failed). */
+  policyDenial?: number;
   memoryBefore?: MemorySample;
   memoryAfter?: MemorySample;
 }
@@ -85,7 +107,7 @@ interface Live { cfg: BenchConfig; s: Session; outcome: ConfigOutcome }
 // tenants, thermal, the STS's GC) lands on every configuration alike instead of on whichever
 // ran during a slow minute.
 export async function runMatrix(configs: BenchConfig[], workloads: Workload[], jwks: object, p: Params, tmp: string,
-  log: (m: string) => void): Promise<{ rows: Row[]; outcomes: ConfigOutcome[] }> {
+  log: (m: string) => void, wrongScopeToken?: string): Promise<{ rows: Row[]; outcomes: ConfigOutcome[] }> {
   const bodyPrefixFile = join(tmp, 'authorize-body-prefix.txt');
   writeFileSync(bodyPrefixFile, authorizeBodyPrefix());
   const rows: Row[] = [];
@@ -112,6 +134,11 @@ export async function runMatrix(configs: BenchConfig[], workloads: Workload[], j
       live.push({ cfg, s, outcome });
       try {
         outcome.memoryBefore = await sampleMemory(s.envoy.adminUrl, s.envoy.pid);
+        if (cfg.enforcesPolicy && wrongScopeToken) {
+          // The rule is really enforced: a verified token the policy refuses is a 403.
+          [outcome.policyDenial] = await preflight(s, cfg, [wrongScopeToken]);
+          if (outcome.policyDenial !== 403) throw new Error(`a token without scope read got ${outcome.policyDenial}, not 403: the policy is not enforced`);
+        }
       } catch (e) {
         fail(live[live.length - 1], e);
       }
@@ -121,7 +148,7 @@ export async function runMatrix(configs: BenchConfig[], workloads: Workload[], j
     for (const w of workloads) {
       // Tokens do not matter without auth: one workload measures the baseline.
       const here = live.filter((x) => x.outcome.state === 'ran' && (!x.cfg.ignoresTokens || (w.kind === 'single' && w.alg === 'ES256')));
-      const acc = new Map<Live, { pre: number[]; rounds: WrkResult[]; envoyUs: number; helperUs: number }>();
+      const acc = new Map<Live, { pre: number[]; rounds: WrkResult[]; envoyUs: number; helperUs: number; cx: number; counters?: Record<string, number> }>();
       const base = (x: Live) => ({
         url: x.s.url(x.cfg.bodyRequests ? '/authorize' : '/'), connections: p.connections, tokenFile: w.tokenFile,
         bodyPrefixFile: x.cfg.bodyRequests ? bodyPrefixFile : undefined, cpu: p.pin ? WRK_CPU : undefined,
@@ -130,7 +157,7 @@ export async function runMatrix(configs: BenchConfig[], workloads: Workload[], j
         try {
           const pre = await preflight(x.s, x.cfg, w.sample);
           if (p.warmupSeconds > 0) await runWrk({ ...base(x), seconds: p.warmupSeconds });
-          acc.set(x, { pre, rounds: [], envoyUs: 0, helperUs: 0 });
+          acc.set(x, { pre, rounds: [], envoyUs: 0, helperUs: 0, cx: 0 });
         } catch (e) { fail(x, e); }
       }
       for (let r = 0; r < p.rounds; r++) {
@@ -139,11 +166,22 @@ export async function runMatrix(configs: BenchConfig[], workloads: Workload[], j
           const a = acc.get(x);
           if (!a || x.outcome.state !== 'ran') continue;
           try {
+            const names = x.cfg.counters;
+            let c0: Record<string, number> | undefined;
+            if (names) { await settle(); c0 = await readCounters(x.s.envoy.adminUrl, names); }
+            const [cx0] = Object.values(await readCounters(x.s.envoy.adminUrl, [CX]));
             const e0 = cpuMicros(x.s.envoy.pid), h0 = sum(x.s.helperPids);
             // Start past the warm-up's tokens, so "distinct" stays distinct.
             a.rounds.push(await runWrk({ ...base(x), seconds: chunk, startIndex: Math.floor(w.tokens / 2) }));
             a.envoyUs += cpuMicros(x.s.envoy.pid) - e0;
             a.helperUs += sum(x.s.helperPids) - h0;
+            a.cx += Object.values(await readCounters(x.s.envoy.adminUrl, [CX]))[0] - cx0;
+            if (names && c0) {
+              await settle();
+              const c1 = await readCounters(x.s.envoy.adminUrl, names);
+              a.counters ??= Object.fromEntries(names.map((n) => [n, 0]));
+              for (const n of names) a.counters[n] += c1[n] - c0[n];
+            }
           } catch (e) { fail(x, e); }
         }
       }
@@ -158,7 +196,8 @@ export async function runMatrix(configs: BenchConfig[], workloads: Workload[], j
         const allExpected = expected === 200 ? res.status_errors === 0 : res.status_errors === res.requests;
         const statusOk = a.pre.every((v) => v === expected) && allExpected && res.requests > 0 &&
           res.connect_errors + res.read_errors + res.write_errors + res.timeouts === 0;
-        rows.push({ config: cfg.id, label: cfg.label, workload: w.id, alg: w.alg, kind: w.kind, expectedStatus: expected, preflight: a.pre, wrk: res, envoyCpuUsPerReq, helperCpuUsPerReq, statusOk });
+        rows.push({ config: cfg.id, label: cfg.label, workload: w.id, alg: w.alg, kind: w.kind, expectedStatus: expected, preflight: a.pre, wrk: res, envoyCpuUsPerReq, helperCpuUsPerReq, statusOk,
+          newConnectionsPerRequest: res.requests > 0 ? Math.round((a.cx / res.requests) * 1000) / 1000 : 0, ...(a.counters ? { counters: a.counters } : {}) });
         log(`${cfg.id.padEnd(16)} ${w.id.padEnd(16)} ${res.rps.toFixed(0).padStart(7)} req/s  p50 ${res.p50_us} µs  p99 ${res.p99_us} µs  Envoy CPU ${envoyCpuUsPerReq} µs/req` +
           `${statusOk ? '' : `  STATUS MISMATCH (preflight ${a.pre.join(',')}, non-2xx ${res.status_errors}/${res.requests})`}`);
       }

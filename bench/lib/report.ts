@@ -6,7 +6,7 @@ import type { Machine } from './machine.ts';
 import type { ConfigOutcome, Params, Row } from './matrix.ts';
 import type { MemorySample } from './memory.ts';
 import type { SoakResult } from './soak.ts';
-import { ratio, type Target } from './targets.ts';
+import { ratio, totalCpu, type Target } from './targets.ts';
 
 export interface Report {
   date: string;
@@ -31,11 +31,11 @@ export function markdown(r: Report): string {
   L.push(`Envoy \`--concurrency 1\`${r.params.pin ? ' pinned to CPU 0, wrk `-t1` pinned to CPU 1' : ', wrk `-t1`'}; ${r.params.connections} connections; ` +
     `${r.params.warmupSeconds} s warm-up + ${r.params.seconds} s measured per row${(r.params.rounds ?? 1) > 1 ? ` in ${r.params.rounds} rounds interleaved across configurations (p50/p99/p99.9: median of the rounds)` : ''}; ${r.params.poolSize} distinct tokens per algorithm; route = direct_response 200.`, '');
   if (r.rows.length) {
-    L.push('| configuration | workload | req/s | p50 µs | p99 µs | p99.9 µs | × jwt_authn (no cache) | × jwt_authn (cache) | Envoy CPU µs/req | STS+OPA CPU µs/req | statuses |');
-    L.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|');
+    L.push('| configuration | workload | req/s | p50 µs | p99 µs | p99.9 µs | × jwt_authn (no cache) | × jwt_authn (cache) | Envoy CPU µs/req | helper CPU µs/req (STS+OPA or opa-extauthz) | total CPU µs/req | statuses |');
+    L.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|');
     for (const row of r.rows) {
       const w = row.wrk;
-      L.push(`| ${row.label} | ${row.workload} | ${w.rps.toFixed(0)} | ${w.p50_us} | ${w.p99_us} | ${w.p999_us} | ${x(ratio(r.rows, row, 'jwt_authn'))} | ${x(ratio(r.rows, row, 'jwt_authn_cache'))} | ${row.envoyCpuUsPerReq} | ${row.helperCpuUsPerReq || '–'} | ` +
+      L.push(`| ${row.label} | ${row.workload} | ${w.rps.toFixed(0)} | ${w.p50_us} | ${w.p99_us} | ${w.p999_us} | ${x(ratio(r.rows, row, 'jwt_authn'))} | ${x(ratio(r.rows, row, 'jwt_authn_cache'))} | ${row.envoyCpuUsPerReq} | ${row.helperCpuUsPerReq || '–'} | ${totalCpu(row).toFixed(1)} | ` +
         `${row.statusOk ? `all ${row.expectedStatus}` : `MISMATCH (want ${row.expectedStatus}, non-2xx ${w.status_errors}/${w.requests})`} |`);
     }
     L.push('');
@@ -47,6 +47,10 @@ export function markdown(r: Report): string {
     for (const o of ran) L.push(`| ${o.label} | ${mem(o.memoryBefore)} | ${mem(o.memoryAfter)} |`);
     L.push('');
   }
+  const closing = r.rows.filter((row) => (row.newConnectionsPerRequest ?? 0) > 0.01);
+  if (closing.length) L.push(`New connections per request above 1% (Envoy closed connections, so those rows include TCP set-up): ${closing.map((row) => `${row.label} / ${row.workload}: ${row.newConnectionsPerRequest}`).join('; ')}.`, '');
+  const pol = r.outcomes.filter((o) => o.policyDenial !== undefined);
+  if (pol.length) L.push(`Policy enforced (bench/policy/bench.rego, a verified token with scope \`write\`): ${pol.map((o) => `${o.label} → ${o.policyDenial}`).join(', ')}.`, '');
   for (const o of r.outcomes.filter((o) => o.state !== 'ran')) L.push(`- **${o.label}: ${o.state}** — ${(o.reason ?? '').split('\n')[0]}`);
   if (r.soak) {
     const s = r.soak;
@@ -56,7 +60,7 @@ export function markdown(r: Report): string {
     L.push('');
   }
   if (r.targets.length) {
-    L.push('', '## Targets (issue 5)', '', '| what | target | measured | met |', '|---|---|---|---|');
+    L.push('', '## Targets (issues 5 and 12)', '', '| what | target | measured | met |', '|---|---|---|---|');
     for (const t of r.targets) L.push(`| ${t.what} | ${t.target} | ${t.measured} | ${t.met === null ? 'n/a' : t.met ? 'yes' : '**no**'} |`);
     L.push('');
   }

@@ -34,13 +34,13 @@ export function jwksOf(keys: Record<BenchAlg, BenchKey>): { keys: Record<string,
 const WORKER = `
 const { workerData, parentPort } = require('node:worker_threads');
 const crypto = require('node:crypto');
-const { alg, kid, privatePem, from, to, iss, aud, now, ttl } = workerData;
+const { alg, kid, privatePem, from, to, iss, aud, now, ttl, scope } = workerData;
 const key = crypto.createPrivateKey(privatePem);
 const b64 = (s) => Buffer.from(s).toString('base64url');
 const head = b64(JSON.stringify({ alg, typ: 'JWT', kid }));
 const out = [];
 for (let i = from; i < to; i++) {
-  const body = b64(JSON.stringify({ iss, aud, sub: 'user-' + i, jti: 'bench-' + i, scope: 'read', iat: now, exp: now + ttl }));
+  const body = b64(JSON.stringify({ iss, aud, sub: 'user-' + i, jti: 'bench-' + i, scope, iat: now, exp: now + ttl }));
   const input = head + '.' + body;
   const sig = alg === 'ES256'
     ? crypto.sign('sha256', Buffer.from(input), { key, dsaEncoding: 'ieee-p1363' })
@@ -50,15 +50,16 @@ for (let i = from; i < to; i++) {
 parentPort.postMessage(out);
 `;
 
-/** `count` distinct valid tokens for `key`, valid for `ttlSeconds`. */
-export async function mintPool(key: BenchKey, count: number, ttlSeconds = 3600): Promise<string[]> {
+/** `count` distinct valid tokens for `key`, valid for `ttlSeconds`, with claim `scope` (the
+ *  bench policy lets `read` through only). */
+export async function mintPool(key: BenchKey, count: number, ttlSeconds = 3600, scope = 'read'): Promise<string[]> {
   const workers = Math.max(1, Math.min(cpus().length, 4, Math.ceil(count / 500)));
   const now = Math.floor(Date.now() / 1000);
   const per = Math.ceil(count / workers);
   const parts = await Promise.all(Array.from({ length: workers }, (_, w) => new Promise<string[]>((resolve, reject) => {
     const worker = new Worker(WORKER, {
       eval: true,
-      workerData: { alg: key.alg, kid: key.kid, privatePem: key.privatePem, from: w * per, to: Math.min(count, (w + 1) * per), iss: ISSUER, aud: AUDIENCE, now, ttl: ttlSeconds },
+      workerData: { alg: key.alg, kid: key.kid, privatePem: key.privatePem, from: w * per, to: Math.min(count, (w + 1) * per), iss: ISSUER, aud: AUDIENCE, now, ttl: ttlSeconds, scope },
     });
     worker.once('message', resolve);
     worker.once('error', reject);

@@ -30,6 +30,8 @@ export interface WrkRun {
   tokenFile: string;
   /** Present: POST /authorize with this body prefix file; absent: GET / with the header only. */
   bodyPrefixFile?: string;
+  /** Present: POST /token with this form prefix (the token ends the form). */
+  formPrefixFile?: string;
   /** First token to send (0-based); the pool is cycled from there. */
   startIndex?: number;
   /** CPU list for taskset, e.g. "1". */
@@ -40,7 +42,8 @@ const hasTaskset = existsSync('/usr/bin/taskset') || existsSync('/bin/taskset');
 
 export function runWrk(r: WrkRun): Promise<WrkResult> {
   const wrkArgs = ['-t1', `-c${r.connections}`, `-d${Math.max(1, Math.round(r.seconds))}s`, '--timeout', '5s', '-s', luaScript, r.url,
-    '--', r.tokenFile, r.bodyPrefixFile ? 'body' : 'header', String(r.startIndex ?? 0), ...(r.bodyPrefixFile ? [r.bodyPrefixFile] : [])];
+    '--', r.tokenFile, r.formPrefixFile ? 'form' : r.bodyPrefixFile ? 'body' : 'header', String(r.startIndex ?? 0),
+    ...(r.formPrefixFile ? [r.formPrefixFile] : r.bodyPrefixFile ? [r.bodyPrefixFile] : [])];
   const [cmd, args] = hasTaskset && r.cpu !== undefined ? ['taskset', ['-c', r.cpu, 'wrk', ...wrkArgs]] : ['wrk', wrkArgs];
   return new Promise((resolve, reject) => {
     execFile(cmd, args as string[], { timeout: (r.seconds + 30) * 1000, maxBuffer: 1 << 20 }, (err, stdout, stderr) => {

@@ -1,6 +1,6 @@
 -- wrk script: sends each request with the next token from a file (one per line, cycled in
 -- order, so an LRU cache smaller than the pool never hits), and prints a JSON summary.
--- usage: wrk ... -s tokens.lua <url> -- <token file> <header|body> <start index> [body prefix file]
+-- usage: wrk ... -s tokens.lua <url> -- <token file> <header|body|form> <start index> [body prefix file]
 local tokens = {}
 local n = 0
 local idx = 0
@@ -18,7 +18,7 @@ function init(args)
   mode = args[2] or "header"
   -- A soak runs wrk many times; each run continues where the last one stopped in the pool.
   idx = (tonumber(args[3] or "0") or 0) % n
-  if mode == "body" then
+  if mode == "body" or mode == "form" then
     local f = assert(io.open(args[4], "r"))
     body_prefix = f:read("*a")
     f:close()
@@ -33,6 +33,10 @@ function request()
     return wrk.format("POST", "/authorize",
       { ["Authorization"] = "Bearer " .. t, ["Content-Type"] = "application/json" },
       body_prefix .. t .. '"}')
+  end
+  if mode == "form" then
+    -- An RFC 8693 token exchange to the STS (bench/lib/scaling.ts): the form ends with the token.
+    return wrk.format("POST", "/token", { ["Content-Type"] = "application/x-www-form-urlencoded" }, body_prefix .. t)
   end
   return wrk.format("GET", "/", { ["Authorization"] = "Bearer " .. t })
 end

@@ -3,7 +3,7 @@
 // files are written. Speed is NOT asserted here; it belongs to `npm run bench`.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,7 +15,9 @@ import type { Report } from '../../bench/lib/report.ts';
 
 const hasWrk = ['/usr/bin/wrk', '/usr/local/bin/wrk'].some(existsSync);
 
-test('bench smoke: every configuration answers and reports', { skip: hasWrk ? false : 'wrk is not installed (npm run bench installs it)', timeout: 115_000 }, async () => {
+test('bench smoke: every configuration answers and reports', { skip: hasWrk ? false : 'wrk is not installed (npm run bench installs it)', timeout: 330_000 }, async () => {
+  // OPA over ext_authz gRPC: built once (cached; scripts/bench.sh --deps builds it too).
+  execFileSync('bash', [join(repoRoot, 'scripts/install-opa-extauthz.sh')], { stdio: ['ignore', 'ignore', 'inherit'], timeout: 180_000 });
   const out = mkdtempSync(join(tmpdir(), 'cellauth-bench-smoke-'));
   try {
     const child = spawn(process.execPath, ['--import', 'tsx', 'bench/run.ts'], {
@@ -27,8 +29,8 @@ test('bench smoke: every configuration answers and reports', { skip: hasWrk ? fa
     child.stderr!.on('data', (d) => { log += d; });
     const exited = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
     // SIGTERM lets the bench stop its Envoy, STS and OPA; SIGKILL only if it does not.
-    const term = setTimeout(() => child.kill('SIGTERM'), 95_000);
-    const kill = setTimeout(() => child.kill('SIGKILL'), 105_000);
+    const term = setTimeout(() => child.kill('SIGTERM'), 120_000);
+    const kill = setTimeout(() => child.kill('SIGKILL'), 130_000);
     const code = await exited;
     clearTimeout(term);
     clearTimeout(kill);
@@ -46,6 +48,8 @@ test('bench smoke: every configuration answers and reports', { skip: hasWrk ? fa
       const outcome = report.outcomes.find((o) => o.config === cfg.id);
       assert.equal(outcome?.state, 'ran', `${cfg.id}: ${outcome?.state} ${outcome?.reason ?? ''}`);
       assert.ok(outcome!.memoryBefore!.rssKiB > 0 && outcome!.memoryAfter!.rssKiB > 0, `${cfg.id}: no memory sample`);
+      // The bench rule is really enforced: a verified token with the wrong scope is refused.
+      if (cfg.enforcesPolicy) assert.equal(outcome!.policyDenial, 403, `${cfg.id}: policy not enforced`);
       const workloads = cfg.ignoresTokens ? ['ES256 single'] : ALGS.flatMap((a) => KINDS.map((k) => `${a} ${k}`));
       for (const w of workloads) {
         const row = report.rows.find((r) => r.config === cfg.id && r.workload === w);
@@ -57,7 +61,12 @@ test('bench smoke: every configuration answers and reports', { skip: hasWrk ? fa
         // wrk counts every status >= 400 as a status error: all or none, depending on the workload.
         assert.equal(row.wrk.status_errors, want === 200 ? 0 : row.wrk.requests, `${cfg.id} / ${w}: statuses under load`);
         assert.ok(row.statusOk);
+        if (cfg.needsSts || cfg.needsOpaExtAuthz) assert.ok(row.helperCpuUsPerReq >= 0, `${cfg.id} / ${w}: no helper CPU`);
       }
+    }
+    for (const t of ['authz CPU per request, all processes, vs OPA over ext_authz gRPC (ES256, one token)', 'authz throughput vs jwt_authn + RBAC (ES256, one token)']) {
+      const target = report.targets.find((x) => x.what === t);
+      assert.ok(target && target.met !== null, `target "${t}" not evaluated`);
     }
     assert.match(readFileSync(join(out, `${base}.md`), 'utf8'), /\| configuration \| workload \| req\/s \|/);
     assert.equal(code, 0, `bench exited with ${code}; log:\n${log.slice(-3000)}`);

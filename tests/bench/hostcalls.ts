@@ -1,0 +1,26 @@
+// Counts the proxy-wasm host calls cellauth makes on one request, by name, on the host emulator
+// (the real build/cellauth.wasm): the cache-hit path's budget (issue 12) is measured here.
+import { ProxyWasmHost } from '../host/emulator.ts';
+import { ensureFilterBuilt } from '../lib/build-filter.ts';
+
+export interface Counted { host: ProxyWasmHost; counts: Map<string, number>; reset(): void }
+
+export async function countingHost(config: object, wasm = ensureFilterBuilt()): Promise<Counted> {
+  const counts = new Map<string, number>();
+  const orig = WebAssembly.instantiate;
+  // Wrap every env import of the next instantiation with a counter.
+  (WebAssembly as { instantiate: unknown }).instantiate = (mod: WebAssembly.Module, imports: Record<string, Record<string, (...a: unknown[]) => unknown>>) => {
+    for (const [name, fn] of Object.entries(imports.env ?? {})) {
+      imports.env[name] = (...a: unknown[]) => { counts.set(name, (counts.get(name) ?? 0) + 1); return fn(...a); };
+    }
+    return orig(mod, imports);
+  };
+  let host: ProxyWasmHost;
+  try {
+    host = await ProxyWasmHost.load(wasm, {});
+  } finally {
+    (WebAssembly as { instantiate: unknown }).instantiate = orig;
+  }
+  if (!host.configure(config)) throw new Error('configure refused: ' + host.logs.map((l) => l.message).join(' | '));
+  return { host, counts, reset: () => counts.clear() };
+}
