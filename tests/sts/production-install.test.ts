@@ -22,7 +22,12 @@ test("npm ci --omit=dev yields an STS that starts without dev dependencies", { t
   try {
     // A cache of its own: the shared one may be written by another npm at the same moment, which
     // once made this npm crash ("Cannot read properties of undefined (reading 'ajv')").
-    await promisify(execFile)("npm", ["ci", "--omit=dev", "--ignore-scripts", "--no-audit", "--no-fund", "--cache", join(dir, ".npm-cache")], { cwd: dir, timeout: 480_000 });
+    // The user's npm, as a user runs it: under `npm test`, PATH starts with node_modules/.bin, where
+    // a dev dependency's own (older) npm crashed on this lockfile ("Cannot read properties of
+    // undefined (reading 'ajv')"); and none of the parent npm's npm_* variables.
+    const path = (process.env.PATH ?? "").split(":").filter((d) => !d.includes("node_modules")).join(":");
+    const env = { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_/i.test(k))), PATH: path };
+    await promisify(execFile)("npm", ["ci", "--omit=dev", "--ignore-scripts", "--no-audit", "--no-fund", "--cache", join(dir, ".npm-cache")], { cwd: dir, env, timeout: 480_000 });
   } catch (e) {
     const why = String((e as { stderr?: string }).stderr ?? (e as Error).message);
     if (/ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ETIMEDOUT|network/i.test(why)) {
