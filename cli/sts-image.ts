@@ -112,8 +112,15 @@ export function readLock(path = lockPath): StsImageLock {
   return JSON.parse(readFileSync(path, "utf8")) as StsImageLock;
 }
 
+// The machine's tools, never a package's: under `npm test`, PATH starts with node_modules/.bin,
+// where as-pect's dependencies bring an npm@6 that has no `npm pack --pack-destination`.
+const TOOL_ENV = {
+  ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_/i.test(k))),
+  PATH: (process.env.PATH ?? "").split(":").filter((d) => !d.includes("node_modules")).join(":"),
+};
+
 function run(cmd: string, args: string[], cwd: string): string {
-  return execFileSync(cmd, args, { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], maxBuffer: 64 << 20 });
+  return execFileSync(cmd, args, { cwd, env: TOOL_ENV, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], maxBuffer: 64 << 20 });
 }
 
 function npmIntegrity(b: Buffer): string {
