@@ -114,7 +114,7 @@ export function readLock(path = lockPath): StsImageLock {
 
 // The machine's tools, never a package's: under `npm test`, PATH starts with node_modules/.bin,
 // where as-pect's dependencies bring an npm@6 that has no `npm pack --pack-destination`.
-const TOOL_ENV = {
+export const TOOL_ENV: NodeJS.ProcessEnv = {
   ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_/i.test(k))),
   PATH: (process.env.PATH ?? "").split(":").filter((d) => !d.includes("node_modules")).join(":"),
 };

@@ -10,7 +10,7 @@ import { builtinModules } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { bundleSts } from "../../cli/sts-image.ts";
+import { bundleSts, TOOL_ENV } from "../../cli/sts-image.ts";
 import { repoRoot, waitFor } from "../lib/sts-process.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "cellauth-prod-install-"));
@@ -22,11 +22,8 @@ test("npm ci --omit=dev yields an STS that starts without dev dependencies", { t
   try {
     // A cache of its own: the shared one may be written by another npm at the same moment, which
     // once made this npm crash ("Cannot read properties of undefined (reading 'ajv')").
-    // The user's npm, as a user runs it: under `npm test`, PATH starts with node_modules/.bin, where
-    // a dev dependency's own (older) npm crashed on this lockfile ("Cannot read properties of
-    // undefined (reading 'ajv')"); and none of the parent npm's npm_* variables.
-    const path = (process.env.PATH ?? "").split(":").filter((d) => !d.includes("node_modules")).join(":");
-    const env = { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_/i.test(k))), PATH: path };
+    // The user's npm, as a user runs it (not node_modules/.bin's npm@6, no npm_* variables of a parent npm).
+    const env = TOOL_ENV;
     await promisify(execFile)("npm", ["ci", "--omit=dev", "--ignore-scripts", "--no-audit", "--no-fund", "--cache", join(dir, ".npm-cache")], { cwd: dir, env, timeout: 480_000 });
   } catch (e) {
     const why = String((e as { stderr?: string }).stderr ?? (e as Error).message);
