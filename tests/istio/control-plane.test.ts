@@ -42,7 +42,7 @@ describe("a real Kubernetes API server and istiod", { skip: skipApi }, () => {
   before(async () => {
     const t0 = Date.now();
     cp = await startControlPlane({ crds: true, istiod: !skipIstiod });
-    console.log(`# control plane (kine, kube-apiserver, CRDs${skipIstiod ? "" : ", istiod"}) up in ${Date.now() - t0} ms`);
+    console.log(`# control plane (kine, kube-apiserver, CRDs${skipIstiod ? "" : ", istiod"}) up in ${Date.now() - t0} ms: ${JSON.stringify(cp.phases)}`);
   });
   after(async () => {
     await cp?.stop();

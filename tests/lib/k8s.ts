@@ -219,6 +219,8 @@ export interface ControlPlane {
   server: string;
   kubeconfig: string;
   istiod?: Istiod;
+  /** How long each start-up step took (ms), in order: shows where a slow machine spends it. */
+  phases: Record<string, number>;
   logs(): Record<string, string>;
   stop(): Promise<void>;
 }
@@ -246,13 +248,19 @@ export const UPSTREAM_ENVOY_ISTIOD_ENV: Record<string, string> = {
 export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise<ControlPlane> {
   const why = k8sSkipReason({ istiod: opts.istiod, crds: opts.crds });
   if (why) throw new Error(why);
-  const dir = mkdtempSync(join(tmpdir(), "cellauth-k8s-"));
+  // kine's SQLite commits every write with fsync; on a slow CI disk the API server's start-up
+  // (a few hundred bootstrap writes) took over two minutes. Memory-backed storage when there is any.
+  const dir = mkdtempSync(join(existsSync("/dev/shm") ? "/dev/shm" : tmpdir(), "cellauth-k8s-"));
   const procs: Proc[] = [];
-  const timeout = opts.startTimeoutMs ?? 120_000;
+  // Generous: a loaded 2-core machine; every wait also ends at once if its process exits.
+  const timeout = opts.startTimeoutMs ?? 300_000;
   const stop = async () => {
     for (const p of [...procs].reverse()) await stopProc(p);
     rmSync(dir, { recursive: true, force: true });
   };
+  const phases: Record<string, number> = {};
+  let mark = Date.now();
+  const phase = (name: string) => { const now = Date.now(); phases[name] = now - mark; mark = now; };
   try {
     // kine: SQLite in the temp dir (its default ./db/state.db, relative to cwd).
     const kinePort = await freePort();
@@ -262,6 +270,7 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
     ], { cwd: dir, log: join(dir, "kine.log") });
     procs.push(kine);
     await until("kine to listen", kine, timeout, async () => (await tcpOpen(kinePort)) || undefined);
+    phase("kine");
 
     // kube-apiserver: static token (system:masters), a service-account key pair, RBAC.
     const token = randomBytes(24).toString("hex");
@@ -296,7 +305,13 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
     await until("kube-apiserver /readyz", apiserver, timeout, async () => {
       const r = await client.request("GET", "/readyz");
       return r.status === 200 || undefined;
+    }).catch(async (e: Error) => {
+      // Say which readiness checks were still failing, not only the log's tail.
+      const v = await client.request("GET", "/readyz?verbose").catch(() => undefined);
+      const failing = typeof v?.body === "string" ? v.body.split("\n").filter((l: string) => /failed/.test(l)).join("\n") : "";
+      throw new Error(`${e.message}\nfailing readiness checks:\n${failing || "(none reported)"}`);
     });
+    phase("kube-apiserver");
 
     const kubeconfig = join(dir, "kubeconfig");
     writeFileSync(kubeconfig, JSON.stringify({
@@ -306,7 +321,7 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
       contexts: [{ name: "local", context: { cluster: "local", user: "admin", namespace: "default" } }],
     }));
 
-    if (opts.crds || opts.istiod) await client.applyCrds(yamlObjects(readFileSync(istioCrdFile()!, "utf8")));
+    if (opts.crds || opts.istiod) { await client.applyCrds(yamlObjects(readFileSync(istioCrdFile()!, "utf8"))); phase("crds"); }
     let istiod: Istiod | undefined;
     if (opts.istiod) {
       await client.apply({ apiVersion: "v1", kind: "Namespace", metadata: { name: "istio-system" } });
@@ -336,10 +351,11 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
         return r.status === 200 || undefined;
       });
       istiod = { grpcPort, httpPort, log: () => tail(p.log, 100_000) };
+      phase("istiod");
     }
 
     return {
-      dir, client, server, kubeconfig, istiod,
+      dir, client, server, kubeconfig, istiod, phases,
       logs: () => Object.fromEntries(procs.map((p) => [p.name, tail(p.log, 40)])),
       stop,
     };
