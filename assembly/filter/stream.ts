@@ -260,7 +260,7 @@ export class Stream extends StreamContext {
       if (t.rule!.forwardOriginalToken) {
         // The host reads only the first of repeated header lines: forward exactly the value that
         // was verified, never a second, unverified line beside it.
-        if (l.kind == LocationKind.Header) setHeaderBytes(MapType.Request, l.header!, t.buf);
+        if (l.kind == LocationKind.Header) setHeaderBytes(MapType.Request, l.header!, t.headerValue());
         continue;
       }
       if (l.kind == LocationKind.Header) removeHeader(MapType.Request, l.header!);

@@ -18,7 +18,8 @@ export class HeaderName {
 // filter has changed since (set, replaced, added or removed: read from the host again); the
 // stream drops it before its callback returns.
 let requestSnapshot: HeaderSnapshot | null = null;
-let changedNames: ArrayBuffer[] = [];
+// Reused across requests (cleared, never reallocated): the hot path allocates as little as it can.
+const changedNames: ArrayBuffer[] = [];
 
 function isChanged(name: HeaderName): bool {
   const b = name.bytes;
@@ -33,10 +34,17 @@ function isChanged(name: HeaderName): bool {
 export function snapshotRequestHeaders(): bool {
   const s = new HeaderSnapshot();
   requestSnapshot = s.load(MapType.Request) ? s : null;
-  changedNames = [];
+  changedNames.length = 0;
   return requestSnapshot !== null;
 }
-export function dropRequestSnapshot(): void { requestSnapshot = null; changedNames = []; }
+export function dropRequestSnapshot(): void { requestSnapshot = null; changedNames.length = 0; }
+
+// True only when the snapshot proves the request has no such header right now: it is live, and
+// this filter has not set, added or removed that header since it was read.
+function knownAbsent(map: MapType, name: HeaderName): bool {
+  const snap = requestSnapshot;
+  return map == MapType.Request && snap !== null && !isChanged(name) && snap.find(name) < 0;
+}
 
 @inline function changed(map: MapType, name: HeaderName): void {
   if (map == MapType.Request && requestSnapshot !== null) changedNames.push(name.bytes);
@@ -56,9 +64,44 @@ export function getHeader(map: MapType, name: HeaderName): ArrayBuffer | null {
   return takeReturned();
 }
 
-export function getHeaderString(map: MapType, name: HeaderName): string | null {
+// Where a header's value lies: `buf[start, start + len)`.
+export class ByteView {
+  buf: ArrayBuffer = EMPTY;
+  start: i32 = 0;
+  len: i32 = 0;
+}
+const EMPTY = new ArrayBuffer(0);
+
+/**
+ * Like getHeader, without copying the value out of the request snapshot: `out` points into the
+ * snapshot's buffer (which the GC keeps alive for as long as `out.buf` is referenced; it is never
+ * written to). False when the header is absent.
+ */
+export function getHeaderView(map: MapType, name: HeaderName, out: ByteView): bool {
+  const snap = requestSnapshot;
+  if (map == MapType.Request && snap !== null && !isChanged(name)) {
+    const off = snap.find(name);
+    if (off < 0) return false;
+    out.buf = snap.buf;
+    out.start = off;
+    out.len = snap.foundLen;
+    return true;
+  }
   const v = getHeader(map, name);
-  return v === null ? null : String.UTF8.decode(v);
+  if (v === null) return false;
+  out.buf = v;
+  out.start = 0;
+  out.len = v.byteLength;
+  return true;
+}
+
+const VIEW = new ByteView();
+
+export function getHeaderString(map: MapType, name: HeaderName): string | null {
+  if (!getHeaderView(map, name, VIEW)) return null;
+  const s = String.UTF8.decodeUnsafe(changetype<usize>(VIEW.buf) + <usize>VIEW.start, <usize>VIEW.len);
+  VIEW.buf = EMPTY;
+  return s;
 }
 
 export function setHeader(map: MapType, name: HeaderName, value: string): void {
@@ -68,8 +111,12 @@ export function setHeader(map: MapType, name: HeaderName, value: string): void {
 }
 
 export function setHeaderBytes(map: MapType, name: HeaderName, value: ArrayBuffer): void {
+  // Absent from the request as read: an add, which Envoy does for less than a replace (a replace
+  // first looks for every copy to remove). Present (a client sent its own): the replace drops them all.
+  const add = knownAbsent(map, name);
   changed(map, name);
-  proxy_replace_header_map_value(<i32>map, changetype<usize>(name.bytes), name.bytes.byteLength, changetype<usize>(value), value.byteLength);
+  if (add) proxy_add_header_map_value(<i32>map, changetype<usize>(name.bytes), name.bytes.byteLength, changetype<usize>(value), value.byteLength);
+  else proxy_replace_header_map_value(<i32>map, changetype<usize>(name.bytes), name.bytes.byteLength, changetype<usize>(value), value.byteLength);
 }
 
 export function addHeader(map: MapType, name: HeaderName, value: string): void {
@@ -79,6 +126,9 @@ export function addHeader(map: MapType, name: HeaderName, value: string): void {
 }
 
 export function removeHeader(map: MapType, name: HeaderName): void {
+  // Nothing to remove (the request as read has no such header, and this filter has not added
+  // one since): no host call.
+  if (knownAbsent(map, name)) return;
   changed(map, name);
   proxy_remove_header_map_value(<i32>map, changetype<usize>(name.bytes), name.bytes.byteLength);
 }
@@ -103,6 +153,13 @@ export class HeaderSnapshot {
     let n: u32 = 0;
     if (size >= 4) n = load<u32>(changetype<usize>(buf));
     if (size > 0 && (size < 4 || <u64>n * 8 + 4 > size)) return false;
+    // Every entry must lie inside the buffer: `find` then answers "absent" only when it is, which
+    // knownAbsent relies on to skip writes and removals.
+    let data: u64 = 4 + <u64>n * 8;
+    for (let i: u32 = 0; i < n; i++) {
+      data += <u64>load<u32>(changetype<usize>(buf) + 4 + <usize>i * 8) + <u64>load<u32>(changetype<usize>(buf) + 8 + <usize>i * 8) + 2;
+      if (data > size) return false;
+    }
     this.buf = buf;
     this.n = n;
     this.ok = true;
@@ -112,14 +169,12 @@ export class HeaderSnapshot {
   /** Offset in `buf` of the first value of `name` (length in `foundLen`), or -1. */
   find(name: HeaderName): i32 {
     const base = changetype<usize>(this.buf);
-    const size = <u64>this.buf.byteLength;
     const key = changetype<usize>(name.bytes);
     const kl = <u32>name.bytes.byteLength;
     let data: u64 = 4 + <u64>this.n * 8;
     for (let i: u32 = 0; i < this.n; i++) {
       const a = load<u32>(base + 4 + <usize>i * 8);
       const b = load<u32>(base + 8 + <usize>i * 8);
-      if (data + a + b + 2 > size) return -1;
       if (a == kl && memory.compare(base + <usize>data, key, kl) == 0) {
         this.foundLen = <i32>b;
         return <i32>(data + a + 1);

@@ -2,7 +2,7 @@
 // configured query parameter and cookie, of every jwtRule the matched rule allows. A header token
 // stays inside the buffer the host returned; nothing is copied. Also strips verified tokens from
 // the query string and the Cookie header.
-import { HeaderName, MapType, getHeader, getHeaderString } from "../host/headers";
+import { HeaderName, MapType, ByteView, getHeader, getHeaderString, getHeaderView } from "../host/headers";
 import { Location, LocationKind, JwtRule } from "../config/types";
 import { Identity } from "../filter/outputs";
 import { normalizePath } from "../rules/path";
@@ -12,6 +12,9 @@ export class Extracted {
   start: i32 = 0;
   len: i32 = 0;
   loc: Location | null = null;        // where it came from, so it can be stripped when not forwarded
+  // A header token: where the whole header value (prefix included) lies in `buf`.
+  valueStart: i32 = 0;
+  valueLen: i32 = 0;
   ruleMask: u64 = 0;                  // bit i: jwtRules[i] declares this location
   // Set once the token has verified: the jwtRule, the identity headers, and exp (0 = none).
   rule: JwtRule | null = null;
@@ -20,6 +23,8 @@ export class Extracted {
 
   get header(): HeaderName | null { const l = this.loc; return l !== null && l.kind == LocationKind.Header ? l.header : null; }
   text(): string { return String.UTF8.decodeUnsafe(changetype<usize>(this.buf) + this.start, this.len); }
+  // The header value exactly as received and verified (forwardOriginalToken writes it back).
+  headerValue(): ArrayBuffer { return this.buf.slice(this.valueStart, this.valueStart + this.valueLen); }
 }
 
 const COOKIE = new HeaderName("cookie");
@@ -87,15 +92,19 @@ function queryStart(p: string): i32 {
   return h >= 0 && (q < 0 || h < q) ? -1 : q;
 }
 
+const SCRATCH = new ByteView();
+const EMPTY = new ArrayBuffer(0);
+
 // Appends every token found at `locs` to `out`, in order. The common case (one header location
 // with a token, a param location and no '?' in the path) costs one header read and one scan.
 export function extractTokens(locs: Location[], req: RequestView, out: Extracted[]): void {
   for (let i = 0; i < locs.length; i++) {
     const l = unchecked(locs[i]);
     if (l.kind == LocationKind.Header) {
-      const v = getHeader(MapType.Request, l.header!);
-      if (v === null) continue;
+      const v = SCRATCH;
+      if (!getHeaderView(MapType.Request, l.header!, v)) continue;
       const e = fromHeaderValue(v, l.prefix);
+      v.buf = EMPTY;
       if (e === null) continue;
       e.loc = l;
       e.ruleMask = l.mask;
@@ -112,9 +121,10 @@ export function extractTokens(locs: Location[], req: RequestView, out: Extracted
 }
 
 // `prefix` is matched case-insensitively (RFC 6750 "Bearer" is a case-insensitive scheme).
-function fromHeaderValue(v: ArrayBuffer, prefix: string): Extracted | null {
-  const base = changetype<usize>(v);
-  const n = v.byteLength;
+// The token stays where the host put it (the request snapshot): no copy.
+function fromHeaderValue(v: ByteView, prefix: string): Extracted | null {
+  const base = changetype<usize>(v.buf) + <usize>v.start;
+  const n = v.len;
   const pl = prefix.length;
   if (n < pl) return null;
   for (let i = 0; i < pl; i++) {
@@ -130,9 +140,11 @@ function fromHeaderValue(v: ArrayBuffer, prefix: string): Extracted | null {
   while (e > s && load<u8>(base + e - 1) == 0x20) e--;
   if (e <= s) return null;
   const out = new Extracted();
-  out.buf = v;
-  out.start = s;
+  out.buf = v.buf;
+  out.start = v.start + s;
   out.len = e - s;
+  out.valueStart = v.start;
+  out.valueLen = n;
   return out;
 }
 

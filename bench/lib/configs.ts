@@ -3,9 +3,9 @@
 import type { ClusterSpec, EnvoyConfigSpec, HttpFilterSpec } from '../../tests/lib/envoy-config.ts';
 import { AUDIENCE, CELL, ISSUER } from './tokens.ts';
 import { buildProbe } from '../../tests/lib/build-probe.ts';
-import { buildFloor } from './floor.ts';
+import { buildFloor, buildHostcalls } from './floor.ts';
 
-export type ConfigId = 'noauth' | 'wasm_floor' | 'wasm_probe' | 'jwt_authn' | 'jwt_authn_cache' | 'cellauth_host' | 'cellauth_wasm' | 'cellauth_nocache' | 'cellauth_nosig' | 'cellauth_before' | 'cellauth_authz' | 'ext_authz' | 'jwt_authn_rbac' | 'opa_extauthz' | 'cellauth_authz_get' | 'cellauth_authz_before';
+export type ConfigId = 'noauth' | 'wasm_floor' | 'wasm_probe' | 'hostcalls_1' | 'hostcalls_2' | 'hostcalls_3' | 'hostcalls_3a' | 'jwt_authn' | 'jwt_authn_cache' | 'cellauth_host' | 'cellauth_wasm' | 'cellauth_nocache' | 'cellauth_nosig' | 'cellauth_before' | 'cellauth_authz' | 'ext_authz' | 'jwt_authn_rbac' | 'opa_extauthz' | 'cellauth_authz_get' | 'cellauth_authz_before';
 
 export interface BenchConfig {
   id: ConfigId;
@@ -151,6 +151,17 @@ export const CONFIGS: BenchConfig[] = [
   // The cheapest proxy-wasm filter (three callbacks, no host call): the floor under any wasm filter.
   { id: 'wasm_floor', label: 'empty AS wasm filter (floor)', needsSts: false, bodyRequests: false, ignoresTokens: true,
     spec: () => chain([{ wasm: { pluginConfig: 'bench', rootId: 'floor', vmId: 'floor', wasmPath: buildFloor() } }]) },
+  // Profiling (issue 12): the floor plus cellauth's cache-hit host calls and no other work (read
+  // every header; and replace the subject; and remove the token): what those calls cost apart
+  // from what cellauth computes in the VM.
+  ...([1, 2, 3] as const).map((n): BenchConfig => ({
+    id: `hostcalls_${n}`, label: `empty AS filter + ${['', 'header read', 'header read, replace', 'header read, replace, remove'][n]} (cellauth's cache-hit host calls)`,
+    needsSts: false, bodyRequests: false, ignoresTokens: true, profileOnly: true,
+    spec: () => chain([{ wasm: { pluginConfig: String(n), rootId: `hostcalls_${n}`, vmId: `hostcalls_${n}`, wasmPath: buildHostcalls() } }]),
+  })),
+  { id: 'hostcalls_3a', label: 'empty AS filter + header read, add, remove (cellauth\'s cache-hit host calls when no subject header came in)',
+    needsSts: false, bodyRequests: false, ignoresTokens: true, profileOnly: true,
+    spec: () => chain([{ wasm: { pluginConfig: '3a', rootId: 'hostcalls_3a', vmId: 'hostcalls_3a', wasmPath: buildHostcalls() } }]) },
   { id: 'jwt_authn', label: 'jwt_authn (no cache)', needsSts: false, bodyRequests: false, ignoresTokens: false, spec: (j) => chain([jwtAuthn(j, false)]) },
   { id: 'jwt_authn_cache', label: 'jwt_authn + jwt_cache', needsSts: false, bodyRequests: false, ignoresTokens: false, spec: (j) => chain([jwtAuthn(j, true)]) },
   { id: 'cellauth_host', label: 'cellauth host crypto', needsSts: false, bodyRequests: false, ignoresTokens: false, spec: (j) => chain([cellauth(j, 'auto', false)]) },
