@@ -6,6 +6,7 @@
 //   exchange (gateway/outbound) -> claim the request id for the user context -> continue.
 // Only the authorize/exchange steps and an unknown-kid refetch ever leave the hot path.
 import { StreamContext } from "../host/abi";
+import { CONTINUE, STOP, STOP_ALL } from "../host/actions";
 import { MapType, HeaderName, setHeaderBytes, getHeader, getHeaderString, removeHeader, setHeader, sendLocalResponse, snapshotRequestHeaders, dropRequestSnapshot } from "../host/headers";
 import { nowSeconds, clockForCache, tickPeriodMs } from "../host/runtime";
 import * as log from "../host/log";
@@ -31,10 +32,6 @@ const REQUEST_ID = new HeaderName("x-request-id");
 const PATH = new HeaderName(":path");
 const COOKIE = new HeaderName("cookie");
 
-export const CONTINUE: i32 = 0;
-export const STOP: i32 = 1;
-// Holds headers *and* body until we resume: a body must not slip past a pending decision.
-export const STOP_ALL: i32 = 4;
 // Internal: this token passed; go on with the next one.
 const VERIFIED: i32 = -1;
 
