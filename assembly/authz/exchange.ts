@@ -9,7 +9,7 @@ import { post } from "../host/http";
 import { nowSeconds } from "../host/runtime";
 import { parseJsonBytes, JsonKind } from "../util/json";
 import { Status } from "../jwt/status";
-import { Event } from "../filter/stats";
+import { Event } from "../jwt/events";
 import { CallKind } from "../filter/root";
 import { Stream } from "../filter/stream";
 import { CONTINUE } from "../host/actions";

@@ -21,7 +21,7 @@ import { extractTokens, Extracted, RequestView, removeParams, removeCookies } fr
 import { selectRule } from "../rules/select";
 import { Identity, identityOf } from "../jwt/identity";
 import { writeIdentityHeaders, writes } from "./outputs";
-import { Event } from "./stats";
+import { Event } from "../jwt/events";
 import { CellauthRoot } from "./root";
 import { Authorizer } from "../authz/authorize";
 import { Exchanger } from "../authz/exchange";
