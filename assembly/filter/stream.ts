@@ -22,9 +22,13 @@ import { selectRule } from "../rules/select";
 import { Identity, identityOf } from "../jwt/identity";
 import { writeIdentityHeaders, writes } from "./outputs";
 import { Event } from "../jwt/events";
-import { CellauthRoot } from "./root";
+import { CellauthRoot, CallKind } from "./root";
 import { Authorizer } from "../authz/authorize";
 import { Exchanger } from "../authz/exchange";
+import { AuthzRequest, ExchangeRequest } from "../authz/request";
+import { AuthzCache } from "../authz/cache";
+import { ExchangeCache } from "../authz/exchange_cache";
+import { UserContextStore } from "../authz/user_context";
 
 const ORIGIN = new HeaderName("origin");
 const AC_REQUEST_METHOD = new HeaderName("access-control-request-method");
@@ -38,7 +42,8 @@ const VERIFIED: i32 = -1;
 // One per worker VM: a VM runs one callback at a time.
 const VERIFY = new VerifyResult();
 
-export class Stream extends StreamContext {
+// The authorizer and the exchanger see the stream only through their interfaces (authz/request.ts).
+export class Stream extends StreamContext implements AuthzRequest, ExchangeRequest {
   cellauth: CellauthRoot;
   paused: bool = false;
   rule: Rule | null = null;
@@ -64,6 +69,14 @@ export class Stream extends StreamContext {
   }
 
   get config(): Config { return this.cellauth.config!; }
+  get decisions(): AuthzCache { return this.cellauth.decisions; }
+  get exchanged(): ExchangeCache { return this.cellauth.exchanged; }
+  get users(): UserContextStore | null { return this.cellauth.users; }
+
+  // The first token, as sent (the STS sees it, and it becomes the exchange's subject).
+  tokenText(): string { return this.token!.text(); }
+
+  count(e: Event): void { this.cellauth.stats!.event(e); }
 
   // The calling workload: the verified mTLS peer's SPIFFE ID (read once, only when needed).
   peerPrincipal(): string | null {
@@ -289,6 +302,16 @@ export class Stream extends StreamContext {
       if (l.kind == LocationKind.Param) out.push(l.name);
     }
     return out;
+  }
+
+  // An STS call is in flight: the root hands its answer to onAuthorizeResponse/onExchangeResponse.
+  awaitDecision(call: u32, key: string): i32 { return this.waitFor(call, CallKind.Authorize, key); }
+  awaitToken(call: u32, key: string): i32 { return this.waitFor(call, CallKind.Exchange, key); }
+
+  private waitFor(call: u32, kind: CallKind, key: string): i32 {
+    this.cellauth.track(call, kind, this.id);
+    this.pendingKey = key;
+    return this.pause();
   }
 
   onAuthorizeResponse(status: u32, body: ArrayBuffer | null): void {
