@@ -6,23 +6,21 @@ import { post } from "../host/http";
 import { nowSeconds } from "../host/runtime";
 import { jsonQuote, parseJsonBytes, JsonKind } from "../util/json";
 import { Status } from "../jwt/status";
-import { Event } from "../filter/stats";
-import { CallKind } from "../filter/root";
-import { Stream } from "../filter/stream";
+import { Event } from "../jwt/events";
 import { Decision } from "./cache";
+import { AuthzRequest } from "./request";
 
 const REQUEST_ID = new HeaderName("x-request-id");
 const AUTHORITY = new HeaderName(":authority");
 
 export class Authorizer {
-  constructor(public s: Stream) {}
+  constructor(public s: AuthzRequest) {}
 
   authorize(): i32 {
     const s = this.s;
     const c = s.config;
     const a = c.authorization!;
-    const token = s.token!;
-    const tokenText = token.text();
+    const tokenText = s.tokenText();
     const host = getHeaderString(MapType.Request, AUTHORITY);
     const rid = getHeaderString(MapType.Request, REQUEST_ID);
     let fwd = "";
@@ -41,9 +39,9 @@ export class Authorizer {
     const query = s.req.query(s.tokenParams());
     const key = tokenText + "\n" + principal + "\n" + s.req.method() + "\n" + path + "\n" + rawPath + "\n" + query + "\n" + (host !== null ? host : "") + "\n" + fwd;
     const now = nowSeconds();
-    const cached = s.cellauth.decisions.get(key, now);
+    const cached = s.decisions.get(key, now);
     if (cached !== null) {
-      s.cellauth.stats!.event(Event.AuthzCacheHit);
+      s.count(Event.AuthzCacheHit);
       return this.decided(cached.value.allow);
     }
     const body = "{\"requestId\":" + jsonQuote(rid !== null ? rid : "") +
@@ -55,9 +53,7 @@ export class Authorizer {
       ",\"requestHeaders\":{" + fwd + "},\"jwt\":" + jsonQuote(tokenText) + "}";
     const call = post(a.cluster, a.authority, a.path, "application/json", body, a.timeoutMs);
     if (call == 0) return this.unavailable();
-    s.cellauth.track(call, CallKind.Authorize, s.id);
-    s.pendingKey = key;
-    return s.pause();
+    return s.awaitDecision(call, key);
   }
 
   // The STS answered (or did not: status 0). Runs in the stream's context.
@@ -80,7 +76,7 @@ export class Authorizer {
       if (s.tokenExp > 0 && s.tokenExp < until) until = s.tokenExp;
       if (ttl > 0 && until > now) {
         const st = doc.get("status");
-        s.cellauth.decisions.set(s.pendingKey, new Decision(allow, st !== null && st.kind == JsonKind.String ? st.str : ""), until);
+        s.decisions.set(s.pendingKey, new Decision(allow, st !== null && st.kind == JsonKind.String ? st.str : ""), until);
       }
     }
     return this.decided(allow);
@@ -89,7 +85,7 @@ export class Authorizer {
   private decided(allow: bool): i32 {
     const s = this.s;
     if (!allow) return s.reject(Status.AuthzDenied);
-    s.cellauth.stats!.event(Event.AuthzAllowed);
+    s.count(Event.AuthzAllowed);
     return s.allow();
   }
 
@@ -97,7 +93,7 @@ export class Authorizer {
   private unavailable(): i32 {
     const s = this.s;
     if (s.config.authorization!.failOpen) {
-      s.cellauth.stats!.event(Event.AuthzFailOpen);
+      s.count(Event.AuthzFailOpen);
       return s.allow();
     }
     return s.reject(Status.AuthzUnavailable);

@@ -9,11 +9,11 @@ import { post } from "../host/http";
 import { nowSeconds } from "../host/runtime";
 import { parseJsonBytes, JsonKind } from "../util/json";
 import { Status } from "../jwt/status";
-import { Event } from "../filter/stats";
-import { CallKind } from "../filter/root";
-import { Stream, CONTINUE } from "../filter/stream";
+import { Event } from "../jwt/events";
+import { CONTINUE } from "../host/actions";
 import { formEncode } from "./form";
 import { destinationService, clusterService } from "./destinations";
+import { ExchangeRequest } from "./request";
 import { getPropertyEncoded } from "../host/buffers";
 
 const AUTHORITY = new HeaderName(":authority");
@@ -30,13 +30,13 @@ function workloadId(trustDomain: string, namespace: string, service: string): st
 }
 
 export class Exchanger {
-  constructor(public s: Stream) {}
+  constructor(public s: ExchangeRequest) {}
 
   gateway(): i32 {
     const s = this.s;
     const c = s.config;
     const tx = c.tokenExchange!;
-    const subject = s.token!.text();
+    const subject = s.tokenText();
     // The service this gateway route sends the request to, from Envoy's (Istio-named) upstream cluster.
     const cluster = getPropertyEncoded(CLUSTER_NAME);
     const service = cluster !== null ? clusterService(String.UTF8.decode(cluster), c.namespace) : null;
@@ -51,11 +51,11 @@ export class Exchanger {
     const host = getHeaderString(MapType.Request, AUTHORITY);
     const dst = host !== null ? destinationService(host, tx.destinations) : null;
     if (dst === null) {
-      s.cellauth.stats!.event(Event.ExternalPassthrough);
+      s.count(Event.ExternalPassthrough);
       return CONTINUE;
     }
     const rid = getHeaderString(MapType.Request, REQUEST_ID);
-    const subject = rid !== null && c.userContextEnabled ? s.cellauth.users!.get(rid, nowSeconds()) : null;
+    const subject = rid !== null && c.userContextEnabled ? s.users!.get(rid, nowSeconds()) : null;
     return this.exchange(dst.cell, workloadId(c.trustDomain, dst.namespace, dst.service), subject);
   }
 
@@ -64,9 +64,9 @@ export class Exchanger {
     const c = s.config;
     const tx = c.tokenExchange!;
     const key = audience + "\n" + resource + "\n" + (subject !== null ? subject : "");
-    const cached = s.cellauth.exchanged.get(key, nowSeconds());
+    const cached = s.exchanged.get(key, nowSeconds());
     if (cached !== null) {
-      s.cellauth.stats!.event(Event.ExchangeCacheHit);
+      s.count(Event.ExchangeCacheHit);
       setHeader(MapType.Request, tx.header, "Bearer " + cached.value);
       return s.allow();
     }
@@ -76,9 +76,7 @@ export class Exchanger {
     if (subject !== null) form += "&subject_token=" + formEncode(subject) + "&subject_token_type=" + formEncode(JWT_TYPE);
     const call = post(tx.cluster, tx.authority, tx.path, "application/x-www-form-urlencoded", form, tx.timeoutMs);
     if (call == 0) return s.reject(Status.TokenExchangeUnavailable);
-    s.cellauth.track(call, CallKind.Exchange, s.id);
-    s.pendingKey = key;
-    return s.pause();
+    return s.awaitToken(call, key);
   }
 
   onResponse(status: u32, body: ArrayBuffer | null): i32 {
@@ -94,9 +92,9 @@ export class Exchanger {
     const now = nowSeconds();
     if (exp !== null && exp.isInt) {
       const until = now + exp.int - tx.refreshBeforeExpirySeconds;
-      if (until > now) s.cellauth.exchanged.set(s.pendingKey, at.str, until);
+      if (until > now) s.exchanged.set(s.pendingKey, at.str, until);
     }
-    s.cellauth.stats!.event(Event.ExchangeOk);
+    s.count(Event.ExchangeOk);
     setHeader(MapType.Request, tx.header, "Bearer " + at.str);
     return s.allow();
   }

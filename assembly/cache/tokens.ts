@@ -6,7 +6,7 @@
 import { hash64 } from "../util/hash";
 import { Jwt } from "../jwt/parse";
 import { JwtRule } from "../config/types";
-import { Identity } from "../filter/outputs";
+import { Identity } from "../jwt/identity";
 
 export class CachedToken {
   hash: u64 = 0;

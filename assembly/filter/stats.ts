@@ -1,21 +1,13 @@
 // Counters, defined once per configure and prefixed with the cell: cellauth.<cell>.<name>.
-// One counter per Status (from the status table) plus the success and background events.
+// One counter per Status (from the status table) plus the success and background events
+// (jwt/events.ts).
 // The three events every passing request records (allowed, token_cache_hit, token_cache_miss)
 // are counted in the VM and added to Envoy's counters on the root's tick (every 500 ms): that is
 // two host calls fewer per request on the cache-hit path, for counters at most one tick behind.
 // Rejections and everything else are counted at once.
 import { defineMetric, incrementMetric, MetricType } from "../host/runtime";
 import { Status, statusCount, statusCounter } from "../jwt/status";
-
-export enum Event {
-  // Batched (see above): keep these three first.
-  Allowed = 0, CacheHit, CacheMiss, JwksFetchOk, JwksFetchFailed, JwksRefetchUnknownKid,
-  AuthzAllowed, AuthzCacheHit, AuthzFailOpen, ExchangeOk, ExchangeCacheHit, ExternalPassthrough, CorsPreflight,
-  Count,
-}
-const EVENT_NAMES = ["allowed", "token_cache_hit", "token_cache_miss", "jwks_fetch_ok", "jwks_fetch_failed",
-  "jwks_refetch_unknown_kid", "authz_allowed", "authz_cache_hit", "authz_fail_open", "exchange_ok",
-  "exchange_cache_hit", "external_passthrough", "cors_preflight"];
+import { Event, eventCounter } from "../jwt/events";
 
 export class Stats {
   private statusIds: u32[] = [];
@@ -25,7 +17,7 @@ export class Stats {
   constructor(cell: string) {
     const prefix = "cellauth." + cell + ".";
     for (let i = 0; i < statusCount(); i++) this.statusIds.push(defineMetric(MetricType.Counter, prefix + statusCounter(<Status>i)));
-    for (let i = 0; i < <i32>Event.Count; i++) this.eventIds.push(defineMetric(MetricType.Counter, prefix + EVENT_NAMES[i]));
+    for (let i = 0; i < <i32>Event.Count; i++) this.eventIds.push(defineMetric(MetricType.Counter, prefix + eventCounter(<Event>i)));
   }
 
   status(s: Status): void { incrementMetric(unchecked(this.statusIds[<i32>s])); }

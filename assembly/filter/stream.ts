@@ -6,6 +6,7 @@
 //   exchange (gateway/outbound) -> claim the request id for the user context -> continue.
 // Only the authorize/exchange steps and an unknown-kid refetch ever leave the hot path.
 import { StreamContext } from "../host/abi";
+import { CONTINUE, STOP, STOP_ALL } from "../host/actions";
 import { MapType, HeaderName, setHeaderBytes, getHeader, getHeaderString, removeHeader, setHeader, sendLocalResponse, snapshotRequestHeaders, dropRequestSnapshot } from "../host/headers";
 import { nowSeconds, clockForCache, tickPeriodMs } from "../host/runtime";
 import * as log from "../host/log";
@@ -18,11 +19,16 @@ import { boundPrincipal, checkCellClaim, checkPeer } from "../jwt/binding";
 import { peerUriSan } from "../host/connection";
 import { extractTokens, Extracted, RequestView, removeParams, removeCookies } from "../jwt/extract";
 import { selectRule } from "../rules/select";
-import { writeIdentityHeaders, identityOf, Identity, writes } from "./outputs";
-import { Event } from "./stats";
-import { CellauthRoot } from "./root";
+import { Identity, identityOf } from "../jwt/identity";
+import { writeIdentityHeaders, writes } from "./outputs";
+import { Event } from "../jwt/events";
+import { CellauthRoot, CallKind } from "./root";
 import { Authorizer } from "../authz/authorize";
 import { Exchanger } from "../authz/exchange";
+import { AuthzRequest, ExchangeRequest } from "../authz/request";
+import { AuthzCache } from "../authz/cache";
+import { ExchangeCache } from "../authz/exchange_cache";
+import { UserContextStore } from "../authz/user_context";
 
 const ORIGIN = new HeaderName("origin");
 const AC_REQUEST_METHOD = new HeaderName("access-control-request-method");
@@ -30,17 +36,14 @@ const REQUEST_ID = new HeaderName("x-request-id");
 const PATH = new HeaderName(":path");
 const COOKIE = new HeaderName("cookie");
 
-export const CONTINUE: i32 = 0;
-export const STOP: i32 = 1;
-// Holds headers *and* body until we resume: a body must not slip past a pending decision.
-export const STOP_ALL: i32 = 4;
 // Internal: this token passed; go on with the next one.
 const VERIFIED: i32 = -1;
 
 // One per worker VM: a VM runs one callback at a time.
 const VERIFY = new VerifyResult();
 
-export class Stream extends StreamContext {
+// The authorizer and the exchanger see the stream only through their interfaces (authz/request.ts).
+export class Stream extends StreamContext implements AuthzRequest, ExchangeRequest {
   cellauth: CellauthRoot;
   paused: bool = false;
   rule: Rule | null = null;
@@ -66,6 +69,14 @@ export class Stream extends StreamContext {
   }
 
   get config(): Config { return this.cellauth.config!; }
+  get decisions(): AuthzCache { return this.cellauth.decisions; }
+  get exchanged(): ExchangeCache { return this.cellauth.exchanged; }
+  get users(): UserContextStore | null { return this.cellauth.users; }
+
+  // The first token, as sent (the STS sees it, and it becomes the exchange's subject).
+  tokenText(): string { return this.token!.text(); }
+
+  count(e: Event): void { this.cellauth.stats!.event(e); }
 
   // The calling workload: the verified mTLS peer's SPIFFE ID (read once, only when needed).
   peerPrincipal(): string | null {
@@ -291,6 +302,16 @@ export class Stream extends StreamContext {
       if (l.kind == LocationKind.Param) out.push(l.name);
     }
     return out;
+  }
+
+  // An STS call is in flight: the root hands its answer to onAuthorizeResponse/onExchangeResponse.
+  awaitDecision(call: u32, key: string): i32 { return this.waitFor(call, CallKind.Authorize, key); }
+  awaitToken(call: u32, key: string): i32 { return this.waitFor(call, CallKind.Exchange, key); }
+
+  private waitFor(call: u32, kind: CallKind, key: string): i32 {
+    this.cellauth.track(call, kind, this.id);
+    this.pendingKey = key;
+    return this.pause();
   }
 
   onAuthorizeResponse(status: u32, body: ArrayBuffer | null): void {

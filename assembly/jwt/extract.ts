@@ -4,7 +4,7 @@
 // the query string and the Cookie header.
 import { HeaderName, MapType, ByteView, getHeader, getHeaderString, getHeaderView } from "../host/headers";
 import { Location, LocationKind, JwtRule } from "../config/types";
-import { Identity } from "../filter/outputs";
+import { Identity } from "./identity";
 import { normalizePath } from "../rules/path";
 
 export class Extracted {
