@@ -1,9 +1,11 @@
 // Inbound authorization: ask the cell's STS (which asks OPA) whether this verified request may
 // proceed. Decisions are cached per worker on every input the policy sees, for at most the
-// STS's ttl, our cacheTtlSeconds, and the token's remaining lifetime.
+// STS's ttl, our cacheTtlSeconds, and the token's remaining lifetime. Expiry is in ms on the
+// tick clock (no host call on a hit); an entry counts as expired one tick early, so it never
+// outlives its deadline.
 import { MapType, HeaderName, getHeaderString } from "../host/headers";
 import { post } from "../host/http";
-import { nowSeconds } from "../host/runtime";
+import { nowSeconds, clockForCache, tickPeriodMs } from "../host/runtime";
 import { jsonQuote, parseJsonBytes, JsonKind } from "../util/json";
 import { Status } from "../jwt/status";
 import { Event } from "../jwt/events";
@@ -38,8 +40,7 @@ export class Authorizer {
     const rawPath = s.req.rawPath();
     const query = s.req.query(s.tokenParams());
     const key = tokenText + "\n" + principal + "\n" + s.req.method() + "\n" + path + "\n" + rawPath + "\n" + query + "\n" + (host !== null ? host : "") + "\n" + fwd;
-    const now = nowSeconds();
-    const cached = s.decisions.get(key, now);
+    const cached = s.decisions.get(key, clockForCache() + tickPeriodMs());
     if (cached !== null) {
       s.count(Event.AuthzCacheHit);
       return this.decided(cached.value.allow);
@@ -76,7 +77,7 @@ export class Authorizer {
       if (s.tokenExp > 0 && s.tokenExp < until) until = s.tokenExp;
       if (ttl > 0 && until > now) {
         const st = doc.get("status");
-        s.decisions.set(s.pendingKey, new Decision(allow, st !== null && st.kind == JsonKind.String ? st.str : ""), until);
+        s.decisions.set(s.pendingKey, new Decision(allow, st !== null && st.kind == JsonKind.String ? st.str : ""), until * 1000);
       }
     }
     return this.decided(allow);

@@ -1,6 +1,6 @@
 // Counts the proxy-wasm host calls cellauth makes on one request, by name, on the host emulator
 // (the real build/cellauth.wasm): the cache-hit path's budget (issue 12) is measured here.
-import { ProxyWasmHost } from '../host/emulator.ts';
+import { ProxyWasmHost, type HostOptions } from '../host/emulator.ts';
 import { ensureFilterBuilt } from '../lib/build-filter.ts';
 
 export interface Counted { host: ProxyWasmHost; counts: Map<string, number>; reset(): void }
@@ -11,7 +11,7 @@ export interface Counted { host: ProxyWasmHost; counts: Map<string, number>; res
  */
 export type AfterCall = (name: string, args: number[], memory: WebAssembly.Memory) => void;
 
-export async function countingHost(config: object, wasm = ensureFilterBuilt(), after?: AfterCall): Promise<Counted> {
+export async function countingHost(config: object, wasm = ensureFilterBuilt(), after?: AfterCall, opts: HostOptions = {}): Promise<Counted> {
   const counts = new Map<string, number>();
   const orig = WebAssembly.instantiate;
   let memory: WebAssembly.Memory | undefined;
@@ -31,7 +31,7 @@ export async function countingHost(config: object, wasm = ensureFilterBuilt(), a
   };
   let host: ProxyWasmHost;
   try {
-    host = await ProxyWasmHost.load(wasm, {});
+    host = await ProxyWasmHost.load(wasm, opts);
   } finally {
     (WebAssembly as { instantiate: unknown }).instantiate = orig;
   }

@@ -51,6 +51,23 @@ test('without a client copy of the subject header, the hit adds it; a request wi
   assert.equal(spoofed.upstreamHeaders[SUBJECT], undefined);
 });
 
+test('a decision-cache hit adds only the peer read: four host calls, no clock read, no counter call', async () => {
+  const k = await makeKey('ES256');
+  let asked = 0;
+  const c = await countingHost(config([k], {}, { authorization: { cluster: 'sts', timeoutMs: 300, cacheTtlSeconds: 30 } }), undefined, undefined, {
+    onHttpCall: () => { asked++; return { status: 200, body: '{"allow":true,"status":"ALLOWED","ttlSeconds":30}' }; },
+  });
+  const t = await token(k, nowSec(c.host), { sub: 'alice' });
+  assert.equal((await c.host.request({ headers: bearer(t) })).kind, 'continue');
+  c.reset();
+  const r = await c.host.request({ headers: bearer(t) });
+  assert.equal(r.kind, 'continue');
+  assert.equal(asked, 1, 'served from the decision cache');
+  assert.deepEqual(Object.fromEntries([...c.counts.entries()].sort()), {
+    proxy_add_header_map_value: 1, proxy_get_header_map_pairs: 1, proxy_get_property: 1, proxy_remove_header_map_value: 1,
+  });
+});
+
 test('a header snapshot the host returns malformed is not trusted: every read and removal goes to the host', async () => {
   const k = await makeKey('ES256');
   // The host says the first header's value is 1 MiB long: the entries run past the buffer.

@@ -42,6 +42,8 @@ test('allowed: the STS gets the request context and the verified token; the deci
   // Same inputs: served from the cache, no second call.
   assert.equal((await h.request(spec)).kind, 'continue');
   assert.equal(s.calls.length, 1);
+  assert.equal(h.metric('cellauth.reviews.authz_cache_hit') ?? 0, 0, 'batched in the VM until the next tick');
+  h.advance(500);
   assert.equal(h.metric('cellauth.reviews.authz_cache_hit'), 1);
   // Any input the policy sees changes the key.
   assert.equal((await h.request({ ...spec, path: '/reviews/2' })).kind, 'continue');
@@ -110,4 +112,20 @@ test('a cached decision never outlives the token', async () => {
   assert.equal(s.calls.length, 2);
   h.advance(70_000);
   assert.equal((await h.request({ headers: bearer(t) })).status, 401, 'expired token: rejected before any decision is looked up');
+});
+
+test('a cached decision is read on the tick clock and counts as expired one tick (500 ms) before its ttl ends', async () => {
+  const s = sts(() => ({ status: 200, body: '{"allow":true,"status":"ALLOWED","ttlSeconds":10}' }));
+  const h = await host(authzConfig({ cacheTtlSeconds: 600 }), { onHttpCall: s.onHttpCall });
+  const t = await token(key, nowSec(h), { ttl: 3600 });
+  // Decided at a whole second, so that the ttl's deadline is exactly 10 s later.
+  h.advance(1000 - (h.nowMs() % 1000));
+  assert.equal((await h.request({ headers: bearer(t) })).kind, 'continue');
+  assert.equal(s.calls.length, 1);
+  h.advance(9_000);   // 1 s before the deadline: a hit
+  assert.equal((await h.request({ headers: bearer(t) })).kind, 'continue');
+  assert.equal(s.calls.length, 1);
+  h.advance(600);     // 400 ms before the deadline: within one tick of it, so asked again
+  assert.equal((await h.request({ headers: bearer(t) })).kind, 'continue');
+  assert.equal(s.calls.length, 2, 'never served from the cache within a tick of its deadline');
 });
