@@ -3,10 +3,12 @@
 //  outbound: a call to a configured cell's service (<cell>--<service>[.<ns>[.svc[.cluster.local]]])
 //            gets a token for that cell, carrying the user context the inbound filter stored under
 //            x-request-id. Every other host passes untouched and never sees a cell token.
-// Tokens are cached per worker until refreshBeforeExpirySeconds before they expire.
+// Tokens are cached per worker until refreshBeforeExpirySeconds before they expire; the cache and
+// the user context are read on the tick clock (no host call), an entry counting as expired one
+// tick early.
 import { MapType, HeaderName, getHeaderString, setHeader } from "../host/headers";
 import { post } from "../host/http";
-import { nowSeconds } from "../host/runtime";
+import { nowSeconds, clockForCache, tickPeriodMs } from "../host/runtime";
 import { parseJsonBytes, JsonKind } from "../util/json";
 import { Status } from "../jwt/status";
 import { Event } from "../jwt/events";
@@ -55,7 +57,7 @@ export class Exchanger {
       return CONTINUE;
     }
     const rid = getHeaderString(MapType.Request, REQUEST_ID);
-    const subject = rid !== null && c.userContextEnabled ? s.users!.get(rid, nowSeconds()) : null;
+    const subject = rid !== null && c.userContextEnabled ? s.users!.get(rid, clockForCache() + tickPeriodMs()) : null;
     return this.exchange(dst.cell, workloadId(c.trustDomain, dst.namespace, dst.service), subject);
   }
 
@@ -64,7 +66,7 @@ export class Exchanger {
     const c = s.config;
     const tx = c.tokenExchange!;
     const key = audience + "\n" + resource + "\n" + (subject !== null ? subject : "");
-    const cached = s.exchanged.get(key, nowSeconds());
+    const cached = s.exchanged.get(key, clockForCache() + tickPeriodMs());
     if (cached !== null) {
       s.count(Event.ExchangeCacheHit);
       setHeader(MapType.Request, tx.header, "Bearer " + cached.value);
@@ -92,7 +94,7 @@ export class Exchanger {
     const now = nowSeconds();
     if (exp !== null && exp.isInt) {
       const until = now + exp.int - tx.refreshBeforeExpirySeconds;
-      if (until > now) s.exchanged.set(s.pendingKey, at.str, until);
+      if (until > now) s.exchanged.set(s.pendingKey, at.str, until * 1000);
     }
     s.count(Event.ExchangeOk);
     setHeader(MapType.Request, tx.header, "Bearer " + at.str);

@@ -50,11 +50,12 @@ export class UserContextStore {
   }
 
   // The token stored for a live request id; null when none (or the request was anonymous).
-  get(requestId: string, now: i64): string | null {
+  // `nowMs` in milliseconds (the caller's tick clock, already moved one tick ahead).
+  get(requestId: string, nowMs: i64): string | null {
     const v = getShared(this.key(requestId)).value;
     if (v === null || v.byteLength == 0) return null;
     const e = parse(String.UTF8.decode(v));
-    if (e === null || e.requestId != requestId || e.until <= now || e.token.length == 0) return null;
+    if (e === null || e.requestId != requestId || e.until * 1000 <= nowMs || e.token.length == 0) return null;
     return e.token;
   }
 }

@@ -90,14 +90,17 @@ export class Stream extends StreamContext implements AuthzRequest, ExchangeReque
   onRequestHeaders(headers: u32, endOfStream: bool): i32 {
     const c = this.cellauth.config;
     if (c === null) return this.reject(Status.JwksNoValidKeys);
+    // Every request header in one host call: the path, the token locations and the rest are read
+    // from it (a header changed since is read from the host again), and a header it shows absent
+    // is neither removed nor replaced. It never outlives this callback.
+    snapshotRequestHeaders();
+    let r: i32;
     if (c.mode == Mode.Outbound) {
       this.stripOutputs(null);
-      return new Exchanger(this).outbound();
+      r = new Exchanger(this).outbound();
+    } else {
+      r = this.inbound(c);
     }
-    // Every request header in one host call: the path, the token locations and the rest are read
-    // from it (a header changed since is read from the host again). It never outlives this callback.
-    snapshotRequestHeaders();
-    const r = this.inbound(c);
     dropRequestSnapshot();
     return r;
   }

@@ -105,9 +105,7 @@ export function getHeaderString(map: MapType, name: HeaderName): string | null {
 }
 
 export function setHeader(map: MapType, name: HeaderName, value: string): void {
-  changed(map, name);
-  const v = String.UTF8.encode(value);
-  proxy_replace_header_map_value(<i32>map, changetype<usize>(name.bytes), name.bytes.byteLength, changetype<usize>(v), v.byteLength);
+  setHeaderBytes(map, name, String.UTF8.encode(value));
 }
 
 export function setHeaderBytes(map: MapType, name: HeaderName, value: ArrayBuffer): void {
