@@ -2,7 +2,7 @@
 // One counter per Status (from the status table) plus the success and background events
 // (jwt/events.ts).
 // The events passing requests record on the hot paths (allowed, token_cache_hit/miss,
-// authz_allowed, authz_cache_hit, exchange_cache_hit) are counted in the VM and added to Envoy's
+// authz_allowed, authz_cache_hit, exchange_cache_hit, external_passthrough) are counted in the VM and added to Envoy's
 // counters on the root's tick (every 500 ms): a host call fewer per event on the cache-hit paths,
 // for counters at most one tick behind. Rejections and everything else are counted at once.
 import { defineMetric, incrementMetric, MetricType } from "../host/runtime";

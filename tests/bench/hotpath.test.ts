@@ -68,6 +68,25 @@ test('a decision-cache hit adds only the peer read: four host calls, no clock re
   });
 });
 
+test('an outbound exchange-cache hit: the headers in one read, the user context, the cell token written; no clock read', async () => {
+  const k = await makeKey('ES256');
+  let asked = 0;
+  const c = await countingHost(config([k], {}, { mode: 'outbound', tokenExchange: { cluster: 'sts', destinations: [{ cell: 'cp' }] } }),
+    undefined, undefined, {
+      onHttpCall: () => { asked++; return { status: 200, body: '{"access_token":"cell-token","token_type":"Bearer","expires_in":600}' }; },
+    });
+  assert.equal((await c.host.request({ authority: 'cp--svc' })).kind, 'continue');
+  c.reset();
+  const r = await c.host.request({ authority: 'cp--svc', headers: { [SUBJECT]: 'mallory' } });
+  assert.equal(r.kind, 'continue');
+  assert.equal(asked, 1, 'served from the exchange cache');
+  assert.equal(r.upstreamHeaders['cellery-authorization'], 'Bearer cell-token');
+  assert.equal(r.upstreamHeaders[SUBJECT], undefined, 'a spoofed identity header never leaves');
+  assert.deepEqual(Object.fromEntries([...c.counts.entries()].sort()), {
+    proxy_add_header_map_value: 1, proxy_get_header_map_pairs: 1, proxy_remove_header_map_value: 1,
+  });
+});
+
 test('a header snapshot the host returns malformed is not trusted: every read and removal goes to the host', async () => {
   const k = await makeKey('ES256');
   // The host says the first header's value is 1 MiB long: the entries run past the buffer.
