@@ -11,6 +11,7 @@ import { Status } from "../jwt/status";
 import { Event } from "../jwt/events";
 import { Decision } from "./cache";
 import { AuthzRequest } from "./request";
+import { keyBytes, keyString, buildKey } from "./key";
 
 const REQUEST_ID = new HeaderName("x-request-id");
 const AUTHORITY = new HeaderName(":authority");
@@ -22,9 +23,7 @@ export class Authorizer {
     const s = this.s;
     const c = s.config;
     const a = c.authorization!;
-    const tokenText = s.tokenText();
     const host = getHeaderString(MapType.Request, AUTHORITY);
-    const rid = getHeaderString(MapType.Request, REQUEST_ID);
     let fwd = "";
     for (let i = 0; i < a.forwardHeaders.length; i++) {
       const h = unchecked(a.forwardHeaders[i]);
@@ -39,19 +38,30 @@ export class Authorizer {
     const path = s.req.normalized()!;
     const rawPath = s.req.rawPath();
     const query = s.req.query(s.tokenParams());
-    const key = tokenText + "\n" + principal + "\n" + s.req.method() + "\n" + path + "\n" + rawPath + "\n" + query + "\n" + (host !== null ? host : "") + "\n" + fwd;
+    // The key: every input the policy sees (the request id is not one).
+    const t = s.token!;
+    keyBytes(changetype<usize>(t.buf) + <usize>t.start, t.len);
+    keyString(principal);
+    keyString(s.req.method());
+    keyString(path);
+    keyString(rawPath);
+    keyString(query);
+    keyString(host !== null ? host : "");
+    keyString(fwd);
+    const key = buildKey();
     const cached = s.decisions.get(key, clockForCache() + tickPeriodMs());
     if (cached !== null) {
       s.count(Event.AuthzCacheHit);
       return this.decided(cached.value.allow);
     }
+    const rid = getHeaderString(MapType.Request, REQUEST_ID);
     const body = "{\"requestId\":" + jsonQuote(rid !== null ? rid : "") +
       ",\"source\":{\"principal\":" + jsonQuote(principal) + "}" +
       ",\"destination\":{\"cellName\":" + jsonQuote(c.cell) + ",\"workload\":" + jsonQuote(c.workload) + "}" +
       ",\"requestContext\":{\"host\":" + jsonQuote(host !== null ? host : "") + ",\"path\":" + jsonQuote(path) +
       ",\"rawPath\":" + jsonQuote(rawPath) + ",\"query\":" + jsonQuote(query) +
       ",\"method\":" + jsonQuote(s.req.method()) + ",\"protocol\":\"HTTP/1.1\"}" +
-      ",\"requestHeaders\":{" + fwd + "},\"jwt\":" + jsonQuote(tokenText) + "}";
+      ",\"requestHeaders\":{" + fwd + "},\"jwt\":" + jsonQuote(s.tokenText()) + "}";
     const call = post(a.cluster, a.authority, a.path, "application/json", body, a.timeoutMs);
     if (call == 0) return this.unavailable();
     return s.awaitDecision(call, key);

@@ -4,7 +4,7 @@
 import { Config } from "../config/types";
 import { Status } from "../jwt/status";
 import { Event } from "../jwt/events";
-import { RequestView } from "../jwt/extract";
+import { RequestView, Extracted } from "../jwt/extract";
 import { AuthzCache } from "./cache";
 import { ExchangeCache } from "./exchange_cache";
 import { UserContextStore } from "./user_context";
@@ -25,6 +25,8 @@ export interface DecidedRequest {
 export interface AuthzRequest extends DecidedRequest {
   // The first verified token as sent, and its exp (0 when it has none).
   tokenText(): string;
+  // Where the token's bytes lie (for cache keys: no decoding).
+  readonly token: Extracted | null;
   readonly tokenExp: i64;
   // The calling workload: the verified mTLS peer's SPIFFE ID.
   peerPrincipal(): string | null;

@@ -129,3 +129,25 @@ test('a cached decision is read on the tick clock and counts as expired one tick
   assert.equal((await h.request({ headers: bearer(t) })).kind, 'continue');
   assert.equal(s.calls.length, 2, 'never served from the cache within a tick of its deadline');
 });
+
+test('a decision is never served to another token, method, query or host: each is its own key', async () => {
+  // The STS allows only alice's token; everything else is denied.
+  const s = sts((c) => JSON.parse(c.body.toString()).jwt === aliceToken ? allow() : deny());
+  const h = await host(authzConfig(), { onHttpCall: s.onHttpCall });
+  aliceToken = await token(key, nowSec(h), { sub: 'alice' });
+  const bob = await token(key, nowSec(h), { sub: 'bob' });
+  const base = { path: '/reviews/1?x=1', authority: 'reviews', headers: bearer(aliceToken) };
+  assert.equal((await h.request(base)).kind, 'continue');
+  assert.equal((await h.request(base)).kind, 'continue');
+  assert.equal(s.calls.length, 1, 'alice: cached');
+  assert.equal((await h.request({ ...base, headers: bearer(bob) })).status, 403, 'bob never gets alice\'s decision');
+  assert.equal(s.calls.length, 2);
+  const peer = (id: string) => ({ properties: { 'connection.uri_san_peer_certificate': id } });
+  for (const other of [{ method: 'DELETE' }, { path: '/reviews/1?x=2' }, { path: '/reviews/1' }, { authority: 'other' },
+    peer('spiffe://cluster.local/ns/reviews/sa/gateway'), peer('spiffe://cluster.local/ns/reviews/sa/other')]) {
+    const before = s.calls.length;
+    await h.request({ ...base, ...other });
+    assert.equal(s.calls.length, before + 1, `asked again for ${JSON.stringify(other)}`);
+  }
+});
+let aliceToken = '';
