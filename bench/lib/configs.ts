@@ -77,7 +77,8 @@ export function cellauth(jwks: object, crypto: 'auto' | 'wasm', authz: boolean, 
     // Same size as jwt_authn's jwt_cache_size, so the cache-hit comparison is like for like.
     tokenCache: { maxEntries: cacheEntries },
     jwtRules: [{ issuer: ISSUER, audiences: [AUDIENCE], jwks }],
-    ...(authz ? { authorization: { cluster: 'sts', timeoutMs: 2000, cacheTtlSeconds: 30 } } : {}),
+    // As long as wrk waits (--timeout 5s): a loaded machine must not turn a slow STS answer into a 503.
+    ...(authz ? { authorization: { cluster: 'sts', timeoutMs: 5000, cacheTtlSeconds: 30 } } : {}),
     ...extra,
   } } };
 }
