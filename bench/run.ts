@@ -9,6 +9,8 @@
 //   BENCH_SCALING: the scaling sweeps (bench/lib/scaling.ts). Unset: a full run does the matrix and
 //                  then every sweep, a smoke run none; `none`: no sweeps; a list (concurrency,jwks,
 //                  rules,zipf,sts or all): only those sweeps, without the matrix (smoke: tiny sweeps).
+//                  `crypto` (named only, not in `all`): the AssemblyScript verifiers in Envoy vs
+//                  Node (bench/lib/crypto-in-envoy.ts), written as <date>-crypto-in-envoy.{json,md}.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,6 +24,7 @@ import { runMatrix, type Params } from './lib/matrix.ts';
 import { writeReport, type Report } from './lib/report.ts';
 import { runSoak } from './lib/soak.ts';
 import { runSweep, SWEEPS, type SweepId } from './lib/scaling.ts';
+import { runCryptoInEnvoy } from './lib/crypto-in-envoy.ts';
 import { stopAllSessions } from './lib/session.ts';
 import { evaluateTargets } from './lib/targets.ts';
 import { jwksOf, makeKeys, mintPool } from './lib/tokens.ts';
@@ -47,6 +50,7 @@ const date = new Date().toISOString().slice(0, 10);
 const only = env.BENCH_CONFIGS ? new Set(env.BENCH_CONFIGS.split(',')) : undefined;
 const scalingEnv = (env.BENCH_SCALING ?? '').trim();
 const sweepsOnly = scalingEnv !== '' && scalingEnv !== 'none';
+const cryptoProbe = scalingEnv.split(',').map((x) => x.trim()).includes('crypto');
 const sweeps: SweepId[] = scalingEnv === 'none' ? [] : sweepsOnly
   ? (scalingEnv === 'all' ? [...SWEEPS] : scalingEnv.split(',').map((x) => x.trim()).filter((x): x is SweepId => (SWEEPS as readonly string[]).includes(x)))
   : (smoke || only || env.BENCH_WORKLOADS ? [] : [...SWEEPS]);
@@ -98,6 +102,12 @@ try {
       const { report, md } = await runSweep(id, { keys, jwks, es256, params, tmp, smoke, log }, machine, outDir, date);
       log(`wrote ${md}`);
       if (report.points.length === 0 || report.points.some((p) => !p.statusOk)) { log(`sweep ${id}: a point did not answer as expected`); process.exitCode = 1; }
+    }
+    if (cryptoProbe) {
+      log('crypto in Envoy: probe points');
+      const { report, md } = await runCryptoInEnvoy({ params, tmp, smoke, log, workload: es256.single, distinct: all.filter((w) => w.kind === 'distinct'), jwks }, machine, outDir, date);
+      log(`wrote ${md}`);
+      if (report.points.length === 0 || report.points.some((p) => !p.statusOk) || report.real.some((x) => !x.statusOk)) { log('crypto in Envoy: a point did not answer as expected'); process.exitCode = 1; }
     }
   }
 } finally {

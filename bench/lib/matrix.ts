@@ -107,7 +107,9 @@ interface Live { cfg: BenchConfig; s: Session; outcome: ConfigOutcome }
 // tenants, thermal, the STS's GC) lands on every configuration alike instead of on whichever
 // ran during a slow minute.
 export async function runMatrix(configs: BenchConfig[], workloads: Workload[], jwks: object, p: Params, tmp: string,
-  log: (m: string) => void, wrongScopeToken?: string): Promise<{ rows: Row[]; outcomes: ConfigOutcome[] }> {
+  log: (m: string) => void, wrongScopeToken?: string,
+  /** Called after each measured round (e.g. the crypto probe's Node runs, interleaved with Envoy's). */
+  afterRound?: (round: number) => void): Promise<{ rows: Row[]; outcomes: ConfigOutcome[] }> {
   const bodyPrefixFile = join(tmp, 'authorize-body-prefix.txt');
   writeFileSync(bodyPrefixFile, authorizeBodyPrefix());
   const rows: Row[] = [];
@@ -184,6 +186,7 @@ export async function runMatrix(configs: BenchConfig[], workloads: Workload[], j
             }
           } catch (e) { fail(x, e); }
         }
+        afterRound?.(r);
       }
       for (const x of here) {
         const a = acc.get(x);
