@@ -49,14 +49,16 @@ export function evaluateTargets(rows: Row[], soak?: SoakResult): Target[] {
   }
   // Issue 12: against what users pick today, on the same requests and the same rule.
   const floor = find(rows, 'wasm_floor', 'ES256 single'), none = find(rows, 'noauth', 'ES256 single');
-  // With the hostcalls_* profiling rows: how much of a cache hit is the host calls themselves (the
-  // empty filter making exactly cellauth's calls) and how much is cellauth's work in the VM.
-  const hc = ['hostcalls_1', 'hostcalls_2', 'hostcalls_3a'].map((id) => find(rows, id as ConfigId, 'ES256 single'));
+  // With the hostcalls_* rows: how much of a cache hit is the host calls themselves (the empty
+  // filter making exactly cellauth's calls) and how much is cellauth's work in the VM.
+  const read = find(rows, 'hostcalls_1', 'ES256 single'), all3 = find(rows, 'hostcalls_3a', 'ES256 single');
+  const replace = find(rows, 'hostcalls_2', 'ES256 single');
   const hostcallSplit = (cellauthCpu: number): string => {
-    if (!floor || hc.some((r) => !r)) return '';
-    const [one, two, three] = hc.map((r) => r!.envoyCpuUsPerReq);
-    return ` = header read +${(one - floor.envoyCpuUsPerReq).toFixed(1)}, subject added +${(two - one).toFixed(1)}, token removed +${(three - two).toFixed(1)}` +
-      ` (the empty filter making exactly cellauth's three host calls), then cellauth's work in the VM +${(cellauthCpu - three).toFixed(1)} µs`;
+    if (!floor || !read || !all3) return '';
+    const d = (x: number) => `${x >= 0 ? '+' : ''}${x.toFixed(1)}`;
+    return ` = header read ${d(read.envoyCpuUsPerReq - floor.envoyCpuUsPerReq)}, subject added and token removed ${d(all3.envoyCpuUsPerReq - read.envoyCpuUsPerReq)}` +
+      ` (the empty filter making exactly cellauth's three host calls${replace ? `; a replace instead of the add, when a client sent its own subject: ${d(replace.envoyCpuUsPerReq - read.envoyCpuUsPerReq)} over the read` : ''}),` +
+      ` then cellauth's work in the VM ${d(cellauthCpu - all3.envoyCpuUsPerReq)} µs`;
   };
   for (const alg of ['RS256', 'ES256']) {
     const c = find(rows, 'cellauth_host', `${alg} single`);
