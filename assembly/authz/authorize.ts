@@ -1,11 +1,10 @@
 // Inbound authorization: ask the cell's STS (which asks OPA) whether this verified request may
 // proceed. Decisions are cached per worker on every input the policy sees, for at most the
-// STS's ttl, our cacheTtlSeconds, and the token's remaining lifetime. Expiry is in ms on the
-// tick clock (no host call on a hit); an entry counts as expired one tick early, so it never
-// outlives its deadline.
+// STS's ttl, our cacheTtlSeconds, and the token's remaining lifetime. Expiry is in ms, checked by
+// deadlinePassed (host/runtime.ts): the tick clock, and the real clock near the deadline.
 import { MapType, HeaderName, getHeaderString } from "../host/headers";
 import { post } from "../host/http";
-import { nowSeconds, clockForCache, tickPeriodMs } from "../host/runtime";
+import { nowSeconds } from "../host/runtime";
 import { jsonQuote, parseJsonBytes, JsonKind } from "../util/json";
 import { Status } from "../jwt/status";
 import { Event } from "../jwt/events";
@@ -49,7 +48,7 @@ export class Authorizer {
     keyString(host !== null ? host : "");
     keyString(fwd);
     const key = buildKey();
-    const cached = s.decisions.get(key, clockForCache() + tickPeriodMs());
+    const cached = s.decisions.get(key);
     if (cached !== null) {
       s.count(Event.AuthzCacheHit);
       return this.decided(cached.value.allow);

@@ -1,6 +1,7 @@
 // A fixed-size, direct-mapped string-keyed cache with expiry: memory is bounded by
 // construction, a colliding insert simply replaces the older entry.
 import { hash64 } from "../util/hash";
+import { deadlinePassed } from "../host/runtime";
 
 export class Entry<T> {
   constructor(public key: string, public value: T, public expiresAt: i64) {}
@@ -21,12 +22,13 @@ export class BoundedCache<T> {
     return <i32>(hash64(changetype<usize>(key), key.length << 1) & <u64>this.mask);
   }
 
-  get(key: string, now: i64): Entry<T> | null {
+  // `expiresAt` is in ms; whether it has passed is host/runtime.ts's deadlinePassed.
+  get(key: string): Entry<T> | null {
     if (this.maxEntries == 0) return null;
     const i = this.slot(key);
     const e = unchecked(this.slots[i]);
     if (e === null || e.key != key) return null;
-    if (now >= e.expiresAt) { unchecked(this.slots[i] = null); return null; }
+    if (deadlinePassed(e.expiresAt)) { unchecked(this.slots[i] = null); return null; }
     return e;
   }
 

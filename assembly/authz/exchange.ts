@@ -4,11 +4,10 @@
 //            gets a token for that cell, carrying the user context the inbound filter stored under
 //            x-request-id. Every other host passes untouched and never sees a cell token.
 // Tokens are cached per worker until refreshBeforeExpirySeconds before they expire; the cache and
-// the user context are read on the tick clock (no host call), an entry counting as expired one
-// tick early.
+// the user context check expiry with deadlinePassed (host/runtime.ts).
 import { MapType, HeaderName, getHeaderString, setHeader } from "../host/headers";
 import { post } from "../host/http";
-import { nowSeconds, clockForCache, tickPeriodMs } from "../host/runtime";
+import { nowSeconds } from "../host/runtime";
 import { parseJsonBytes, JsonKind } from "../util/json";
 import { Status } from "../jwt/status";
 import { Event } from "../jwt/events";
@@ -57,7 +56,7 @@ export class Exchanger {
       return CONTINUE;
     }
     const rid = getHeaderString(MapType.Request, REQUEST_ID);
-    const subject = rid !== null && c.userContextEnabled ? s.users!.get(rid, clockForCache() + tickPeriodMs()) : null;
+    const subject = rid !== null && c.userContextEnabled ? s.users!.get(rid) : null;
     return this.exchange(dst.cell, workloadId(c.trustDomain, dst.namespace, dst.service), subject);
   }
 
@@ -66,7 +65,7 @@ export class Exchanger {
     const c = s.config;
     const tx = c.tokenExchange!;
     const key = audience + "\n" + resource + "\n" + (subject !== null ? subject : "");
-    const cached = s.exchanged.get(key, clockForCache() + tickPeriodMs());
+    const cached = s.exchanged.get(key);
     if (cached !== null) {
       s.count(Event.ExchangeCacheHit);
       setHeader(MapType.Request, tx.header, "Bearer " + cached.value);

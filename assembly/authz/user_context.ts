@@ -9,7 +9,7 @@
 // id is refused by the inbound filter, so it can neither replace the first user's context nor
 // reach a service whose outbound calls would read it. Claims are compare-and-swap on the slot
 // (every slot is created at configure so that it always has a CAS), so two workers cannot both win.
-import { getShared, setShared } from "../host/runtime";
+import { getShared, setShared, deadlinePassed } from "../host/runtime";
 import { hash64 } from "../util/hash";
 
 const FREE = String.UTF8.encode("-");   // a slot nobody has claimed yet
@@ -50,12 +50,11 @@ export class UserContextStore {
   }
 
   // The token stored for a live request id; null when none (or the request was anonymous).
-  // `nowMs` in milliseconds (the caller's tick clock, already moved one tick ahead).
-  get(requestId: string, nowMs: i64): string | null {
+  get(requestId: string): string | null {
     const v = getShared(this.key(requestId)).value;
     if (v === null || v.byteLength == 0) return null;
     const e = parse(String.UTF8.decode(v));
-    if (e === null || e.requestId != requestId || e.until * 1000 <= nowMs || e.token.length == 0) return null;
+    if (e === null || e.requestId != requestId || e.token.length == 0 || deadlinePassed(e.until * 1000)) return null;
     return e.token;
   }
 }

@@ -4,6 +4,7 @@
 // Bounded in entries and token size; an entry dies at the token's exp or when the key set
 // it was verified against changes. Memory is fixed once the table is full.
 import { hash64 } from "../util/hash";
+import { deadlinePassed } from "../host/runtime";
 import { Jwt } from "../jwt/parse";
 import { JwtRule } from "../config/types";
 import { Identity } from "../jwt/identity";
@@ -35,9 +36,9 @@ export class TokenCache {
   get enabled(): bool { return this.maxEntries > 0; }
 
   // The caller checks `keysVersion` against the rule's current key set and calls `evict` on a mismatch.
-  // `nowMs` may lag the wall clock by up to `earlyMs` (the tick clock): an entry is treated as
-  // expired `earlyMs` before its exp, so a hit never serves a token past its exp.
-  lookup(buf: ArrayBuffer, start: i32, len: i32, nowMs: i64, earlyMs: i64): CachedToken | null {
+  // Expiry by deadlinePassed (host/runtime.ts): the tick clock, no host call, moved one tick
+  // ahead, and the real clock within 2 s of exp, so a hit never serves a token past its exp.
+  lookup(buf: ArrayBuffer, start: i32, len: i32): CachedToken | null {
     if (!this.enabled || len > this.maxTokenBytes) return null;
     const ptr = changetype<usize>(buf) + <usize>start;
     const h = hash64(ptr, len);
@@ -46,7 +47,7 @@ export class TokenCache {
       this.misses++;
       return null;
     }
-    if (nowMs >= e.expiresMs - earlyMs) {
+    if (deadlinePassed(e.expiresMs)) {
       unchecked(this.slots[<i32>(h & <u64>this.mask)] = null);
       this.misses++;
       return null;

@@ -8,7 +8,7 @@
 import { StreamContext } from "../host/abi";
 import { CONTINUE, STOP, STOP_ALL } from "../host/actions";
 import { MapType, HeaderName, setHeaderBytes, getHeader, getHeaderString, removeHeader, setHeader, sendLocalResponse, snapshotRequestHeaders, dropRequestSnapshot } from "../host/headers";
-import { nowSeconds, clockForCache, tickPeriodMs } from "../host/runtime";
+import { nowSeconds } from "../host/runtime";
 import * as log from "../host/log";
 import { Config, Rule, Requirement, JwtRule, Mode, LocationKind } from "../config/types";
 import { Status, statusName } from "../jwt/status";
@@ -143,8 +143,8 @@ export class Stream extends StreamContext implements AuthzRequest, ExchangeReque
     const c = this.config;
     if (t.len > c.maxTokenBytes) return this.fail(Status.JwtTooLarge);
     const tokens = this.cellauth.tokens;
-    // The clock as of the last tick, no host call; the cache counts entries as expired one tick early.
-    const hit = tokens.lookup(t.buf, t.start, t.len, clockForCache(), tickPeriodMs());
+    // No clock read unless the entry is near its exp (cache/tokens.ts).
+    const hit = tokens.lookup(t.buf, t.start, t.len);
     if (hit !== null) {
       const jr = hit.rule!;
       if (hit.keysVersion == this.cellauth.providerFor(jr).version && (t.ruleMask & ((<u64>1) << <u64>jr.index)) != 0) {

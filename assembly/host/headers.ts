@@ -151,13 +151,20 @@ export class HeaderSnapshot {
     let n: u32 = 0;
     if (size >= 4) n = load<u32>(changetype<usize>(buf));
     if (size > 0 && (size < 4 || <u64>n * 8 + 4 > size)) return false;
-    // Every entry must lie inside the buffer: `find` then answers "absent" only when it is, which
-    // knownAbsent relies on to skip writes and removals.
+    // The layout must be exact (proxy-wasm-cpp-host's marshalPairs): every key and value ends in a
+    // NUL where its length says, and the last one ends the buffer. `find` then answers "absent"
+    // only when the header is, which knownAbsent relies on to skip writes and removals; a buffer
+    // that is miscounted or runs past its end is not a snapshot at all.
+    const base = changetype<usize>(buf);
     let data: u64 = 4 + <u64>n * 8;
     for (let i: u32 = 0; i < n; i++) {
-      data += <u64>load<u32>(changetype<usize>(buf) + 4 + <usize>i * 8) + <u64>load<u32>(changetype<usize>(buf) + 8 + <usize>i * 8) + 2;
-      if (data > size) return false;
+      const kl = <u64>load<u32>(base + 4 + <usize>i * 8);
+      const vl = <u64>load<u32>(base + 8 + <usize>i * 8);
+      if (data + kl + vl + 2 > size) return false;
+      if (load<u8>(base + <usize>(data + kl)) != 0 || load<u8>(base + <usize>(data + kl + 1 + vl)) != 0) return false;
+      data += kl + vl + 2;
     }
+    if (size > 0 && data != size) return false;
     this.buf = buf;
     this.n = n;
     this.ok = true;

@@ -28,6 +28,20 @@ export function clockForCache(): i64 {
   return nowMillis();
 }
 export function tickPeriodMs(): i64 { return tickMs; }
+
+// Within this much of a deadline, a cache hit reads the real clock.
+export const NEAR_DEADLINE_MS: i64 = 2000;
+
+/** Has `deadlineMs` passed? For cache hits: the tick clock (no host call) moved one tick ahead,
+ *  and, within NEAR_DEADLINE_MS of the deadline, the real clock. So an entry never outlives its
+ *  deadline because of the tick's period, nor because a tick ran late (a stalled worker serving
+ *  queued requests on the old clock), unless the tick is more than NEAR_DEADLINE_MS late. */
+export function deadlinePassed(deadlineMs: i64): bool {
+  const approx = clockForCache() + tickMs;
+  if (approx >= deadlineMs) return true;
+  if (deadlineMs - approx > NEAR_DEADLINE_MS) return false;
+  return nowMillis() >= deadlineMs;
+}
 export function nowSeconds(): i64 { return <i64>(nowNanos() / 1_000_000_000); }
 export function nowMillis(): i64 { return <i64>(nowNanos() / 1_000_000); }
 
