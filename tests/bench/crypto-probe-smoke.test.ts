@@ -4,11 +4,10 @@
 // asserted.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { repoRoot } from '../lib/build-filter.ts';
+import { runBenchSmoke } from './run-bench.ts';
 import type { CryptoInEnvoyReport } from '../../bench/lib/crypto-in-envoy.ts';
 
 const hasWrk = ['/usr/bin/wrk', '/usr/local/bin/wrk'].some(existsSync);
@@ -16,19 +15,7 @@ const hasWrk = ['/usr/bin/wrk', '/usr/local/bin/wrk'].some(existsSync);
 test('bench crypto probe smoke: verifies in Envoy and in Node, writes its report', { skip: hasWrk ? false : 'wrk is not installed (npm run bench installs it)', timeout: 120_000 }, async () => {
   const out = mkdtempSync(join(tmpdir(), 'cellauth-bench-crypto-'));
   try {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/run.ts'], {
-      cwd: repoRoot,
-      env: { ...process.env, BENCH_SMOKE: '1', BENCH_SCALING: 'crypto', BENCH_OUT_DIR: out, BENCH_SOAK: '', BENCH_CONFIGS: '', BENCH_PROBE_NODE: '' },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    let log = '';
-    child.stderr!.on('data', (d) => { log += d; });
-    const exited = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
-    const term = setTimeout(() => child.kill('SIGTERM'), 100_000);
-    const kill = setTimeout(() => child.kill('SIGKILL'), 110_000);
-    const code = await exited;
-    clearTimeout(term);
-    clearTimeout(kill);
+    const { code, log } = await runBenchSmoke({ BENCH_SCALING: 'crypto', BENCH_OUT_DIR: out, BENCH_PROBE_NODE: '' }, 100_000);
     const json = readdirSync(out).find((f) => f.endsWith('-smoke-crypto-in-envoy.json'));
     assert.ok(json, `no report; bench log:\n${log.slice(-3000)}`);
     const r = JSON.parse(readFileSync(join(out, json), 'utf8')) as CryptoInEnvoyReport;

@@ -87,25 +87,6 @@ test('an outbound exchange-cache hit: the headers in one read, the user context,
   });
 });
 
-test('a header snapshot the host returns malformed is not trusted: every read and removal goes to the host', async () => {
-  const k = await makeKey('ES256');
-  // The host says the first header's value is 1 MiB long: the entries run past the buffer.
-  const c = await countingHost(config([k], {}, { rules: [{ match: { prefix: '/public' }, requires: 'none' }] }), undefined,
-    (name, args, memory) => {
-      if (name !== 'proxy_get_header_map_pairs' || args[0] !== 0) return;
-      const dv = new DataView(memory.buffer);
-      const ptr = dv.getUint32(args[1], true);
-      if (ptr !== 0) dv.setUint32(ptr + 8, 1 << 20, true);
-    });
-  const spoofed = await c.host.request({ path: '/public', headers: { [SUBJECT]: 'mallory' } });
-  assert.equal(spoofed.kind, 'continue', `${spoofed.status} ${spoofed.body} ${c.host.logText()}`);
-  assert.equal(spoofed.upstreamHeaders[SUBJECT], undefined, 'the spoofed subject is removed although the snapshot could not say so');
-  const t = await token(k, nowSec(c.host), { sub: 'alice' });
-  const r = await c.host.request({ headers: { ...bearer(t), [SUBJECT]: 'mallory' } });
-  assert.equal(r.kind, 'continue', `${r.status} ${r.body}`);
-  assert.deepEqual(r.upstreamHeaderPairs.filter(([n]) => n === SUBJECT), [[SUBJECT, 'alice']]);
-});
-
 test('identity headers the token does not write are removed; every copy of the written ones is replaced', async () => {
   const k = await makeKey('ES256');
   const h = await host(config([k], { outputClaimToHeaders: [{ header: 'x-user-email', claim: 'email' }] },

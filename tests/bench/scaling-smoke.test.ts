@@ -3,11 +3,10 @@
 // Tiny and short (1 s points, a 2,000-user Zipf mix); speed is not asserted.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { repoRoot } from '../lib/build-filter.ts';
+import { runBenchSmoke } from './run-bench.ts';
 import { SWEEPS, type SweepReport } from '../../bench/lib/scaling.ts';
 
 const hasWrk = ['/usr/bin/wrk', '/usr/local/bin/wrk'].some(existsSync);
@@ -15,19 +14,7 @@ const hasWrk = ['/usr/bin/wrk', '/usr/local/bin/wrk'].some(existsSync);
 test('bench scaling smoke: every sweep runs and writes its plot', { skip: hasWrk ? false : 'wrk is not installed (npm run bench installs it)', timeout: 200_000 }, async () => {
   const out = mkdtempSync(join(tmpdir(), 'cellauth-bench-scaling-'));
   try {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/run.ts'], {
-      cwd: repoRoot,
-      env: { ...process.env, BENCH_SMOKE: '1', BENCH_SCALING: 'all', BENCH_OUT_DIR: out, BENCH_SOAK: '', BENCH_CONFIGS: '' },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    let log = '';
-    child.stderr!.on('data', (d) => { log += d; });
-    const exited = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
-    const term = setTimeout(() => child.kill('SIGTERM'), 170_000);
-    const kill = setTimeout(() => child.kill('SIGKILL'), 180_000);
-    const code = await exited;
-    clearTimeout(term);
-    clearTimeout(kill);
+    const { code, log } = await runBenchSmoke({ BENCH_SCALING: 'all', BENCH_OUT_DIR: out }, 170_000);
     const files = readdirSync(out);
     for (const id of SWEEPS) {
       const base = files.find((f) => f.endsWith(`-scaling-${id}.json`))?.replace(/\.json$/, '');

@@ -3,11 +3,12 @@
 // files are written. Speed is NOT asserted here; it belongs to `npm run bench`.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot } from '../lib/build-filter.ts';
+import { runBenchSmoke } from './run-bench.ts';
 import { CONFIGS } from '../../bench/lib/configs.ts';
 import { ALGS } from '../../bench/lib/tokens.ts';
 import { KINDS } from '../../bench/lib/workloads.ts';
@@ -20,20 +21,7 @@ test('bench smoke: every configuration answers and reports', { skip: hasWrk ? fa
   execFileSync('bash', [join(repoRoot, 'scripts/install-opa-extauthz.sh')], { stdio: ['ignore', 'ignore', 'inherit'], timeout: 180_000 });
   const out = mkdtempSync(join(tmpdir(), 'cellauth-bench-smoke-'));
   try {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/run.ts'], {
-      cwd: repoRoot,
-      env: { ...process.env, BENCH_SMOKE: '1', BENCH_OUT_DIR: out, BENCH_SOAK: '', BENCH_CONFIGS: '' },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    let log = '';
-    child.stderr!.on('data', (d) => { log += d; });
-    const exited = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
-    // SIGTERM lets the bench stop its Envoy, STS and OPA; SIGKILL only if it does not.
-    const term = setTimeout(() => child.kill('SIGTERM'), 120_000);
-    const kill = setTimeout(() => child.kill('SIGKILL'), 130_000);
-    const code = await exited;
-    clearTimeout(term);
-    clearTimeout(kill);
+    const { code, log } = await runBenchSmoke({ BENCH_OUT_DIR: out }, 120_000);
 
     const files = readdirSync(out);
     const base = files.find((f) => f.endsWith('-smoke.json'))?.replace(/\.json$/, '');

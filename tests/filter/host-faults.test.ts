@@ -10,21 +10,36 @@ import type { HttpCall, CallOutcome } from '../host/emulator.ts';
 
 const SUBJECT = 'x-cellery-auth-subject';
 
-test('a header table whose count is one short is not trusted to skip removals', async () => {
+// A host that corrupts the request-header table it returns (the count at ptr, the first
+// entry's value length at ptr + 8), on a filter where every path is public: nothing but the
+// output-header strip stands between a spoofed subject and the service.
+async function brokenPairsHost(corrupt: (dv: DataView, ptr: number) => void) {
   const k = await makeKey('ES256');
-  // Every path is public: nothing but the output-header strip stands between a spoofed subject and the service.
-  const c = await countingHost(config([k], {}, { rules: [{ match: { prefix: '/' }, requires: 'none' }] }), undefined,
+  const c = await countingHost(config([k], {}, { rules: [{ match: { prefix: '/public' }, requires: 'none' }] }), undefined,
     (name, args, memory) => {
       if (name !== 'proxy_get_header_map_pairs' || args[0] !== 0) return;
       const dv = new DataView(memory.buffer);
       const ptr = dv.getUint32(args[1], true);
-      // A host that miscounts: one entry fewer than it serialised. Every entry still "fits".
-      if (ptr !== 0) dv.setUint32(ptr, dv.getUint32(ptr, true) - 1, true);
+      if (ptr !== 0) corrupt(dv, ptr);
     });
-  const r = await c.host.request({ path: '/public', headers: { [SUBJECT]: 'mallory' } });
-  assert.equal(r.kind, 'continue', `${r.status} ${r.body}`);
-  assert.equal(r.upstreamHeaders[SUBJECT], undefined, 'a spoofed subject never reaches the service');
-});
+  return { k, h: c.host };
+}
+
+for (const [what, corrupt] of [
+  ['a header table whose count is one short (every entry still "fits")', (dv: DataView, ptr: number) => dv.setUint32(ptr, dv.getUint32(ptr, true) - 1, true)],
+  ['a header table whose first value runs 1 MiB past the buffer', (dv: DataView, ptr: number) => dv.setUint32(ptr + 8, 1 << 20, true)],
+] as const) {
+  test(`${what} is not trusted: every read and removal goes to the host`, async () => {
+    const { k, h } = await brokenPairsHost(corrupt);
+    const spoofed = await h.request({ path: '/public', headers: { [SUBJECT]: 'mallory' } });
+    assert.equal(spoofed.kind, 'continue', `${spoofed.status} ${spoofed.body}`);
+    assert.equal(spoofed.upstreamHeaders[SUBJECT], undefined, 'a spoofed subject never reaches the service');
+    const t = await token(k, nowSec(h), { sub: 'alice' });
+    const r = await h.request({ headers: { ...bearer(t), [SUBJECT]: 'mallory' } });
+    assert.equal(r.kind, 'continue', `${r.status} ${r.body}`);
+    assert.deepEqual(r.upstreamHeaderPairs.filter(([n]) => n === SUBJECT), [[SUBJECT, 'alice']]);
+  });
+}
 
 test('a decision is not served past its deadline when the tick runs late (a stalled worker)', async () => {
   const calls: HttpCall[] = [];
