@@ -47,9 +47,10 @@ export function tarOf(files: [string, Buffer][]): Buffer {
   return Buffer.concat([...files.map(([n, d]) => tarEntry(n, d)), Buffer.alloc(1024, 0)]);
 }
 
-function gzip(b: Buffer): Buffer {
-  const z = gzipSync(b, { level: 9 });
-  z[9] = 0xff; // OS byte "unknown": the same bytes whatever platform zlib was built for
+/** Deterministic gzip: the same bytes whatever platform zlib was built for. */
+export function gzip(b: Buffer, level = 9): Buffer {
+  const z = gzipSync(b, { level });
+  z[9] = 0xff; // OS byte "unknown"
   return z;
 }
 
@@ -84,6 +85,12 @@ export function buildWasmImage(wasm: Buffer, opts: { rootId: string }): OciImage
 /** Writes the OCI image layout to `dir` (replacing it) and `dir`/DIGEST; returns the manifest digest. */
 export function writeOciLayout(dir: string, wasm: Buffer, opts: { rootId: string; tag: string }): OciImage {
   const image = buildWasmImage(wasm, opts);
+  writeLayout(dir, image, opts.tag);
+  return image;
+}
+
+/** Writes any image's blobs as an OCI image layout to `dir` (replacing it), tagged `tag`, and `dir`/DIGEST. */
+export function writeLayout(dir: string, image: { digest: string; manifest: Descriptor; blobs: Map<string, Buffer> }, tag: string): void {
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(join(dir, "blobs", "sha256"), { recursive: true });
   for (const [digest, blob] of image.blobs) writeFileSync(join(dir, "blobs", "sha256", digest.slice("sha256:".length)), blob);
@@ -91,10 +98,9 @@ export function writeOciLayout(dir: string, wasm: Buffer, opts: { rootId: string
   writeFileSync(join(dir, "index.json"), JSON.stringify({
     schemaVersion: 2,
     mediaType: MEDIA.index,
-    manifests: [{ ...image.manifest, annotations: { "org.opencontainers.image.ref.name": opts.tag } }],
+    manifests: [{ ...image.manifest, annotations: { "org.opencontainers.image.ref.name": tag } }],
   }));
   writeFileSync(join(dir, "DIGEST"), `${image.digest}\n`);
-  return image;
 }
 
 export function readWasm(path: string): Buffer {

@@ -22,8 +22,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { gzipSync } from "node:zlib";
-import { MEDIA, type Descriptor } from "./oci.ts";
+import { MEDIA, gzip, writeLayout, type Descriptor } from "./oci.ts";
 
 export const repoRoot = fileURLToPath(new URL("../", import.meta.url));
 export const defaultStsOciDir = join(repoRoot, "build/sts-oci");
@@ -97,13 +96,6 @@ export function tarLayer(entries: Entry[]): Buffer {
   }
   parts.push(Buffer.alloc(1024, 0));
   return Buffer.concat(parts);
-}
-
-function gzip(b: Buffer): Buffer {
-  // Level 6: within 0.5% of level 9 on the node binary at a third of the time.
-  const z = gzipSync(b, { level: 6 });
-  z[9] = 0xff; // OS byte "unknown": the same bytes whatever platform zlib was built for
-  return z;
 }
 
 // ---------------------------------------------------------------- inputs
@@ -275,7 +267,8 @@ export async function buildStsImage(opts: BuildOptions = {}): Promise<StsImage &
     const diffIds: string[] = [];
     for (const entries of [base, node, app]) {
       const tar = tarLayer(entries);
-      const blob = gzip(tar);
+      // Level 6: within 0.5% of level 9 on the node binary at a third of the time.
+      const blob = gzip(tar, 6);
       const d: Descriptor = { mediaType: MEDIA.layer, digest: sha256(blob), size: blob.length };
       blobs.set(d.digest, blob);
       layers.push(d);
@@ -328,16 +321,7 @@ export async function buildStsImage(opts: BuildOptions = {}): Promise<StsImage &
 
 /** Writes the image as an OCI image layout to `dir` (replacing it) and `dir`/DIGEST. */
 export function writeStsLayout(dir: string, image: StsImage, tag: string): void {
-  rmSync(dir, { recursive: true, force: true });
-  mkdirSync(join(dir, "blobs", "sha256"), { recursive: true });
-  for (const [digest, blob] of image.blobs) writeFileSync(join(dir, "blobs", "sha256", digest.slice("sha256:".length)), blob);
-  writeFileSync(join(dir, "oci-layout"), JSON.stringify({ imageLayoutVersion: "1.0.0" }));
-  writeFileSync(join(dir, "index.json"), JSON.stringify({
-    schemaVersion: 2,
-    mediaType: MEDIA.index,
-    manifests: [{ ...image.manifest, annotations: { "org.opencontainers.image.ref.name": tag } }],
-  }));
-  writeFileSync(join(dir, "DIGEST"), `${image.digest}\n`);
+  writeLayout(dir, image, tag);
 }
 
 /** The image's total compressed size (what a registry stores). */
