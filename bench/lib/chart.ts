@@ -1,42 +1,27 @@
 // The chart: requests/s per workload, one bar per configuration, no-auth as a dashed ceiling.
 // Drawn as SVG and rasterised with rsvg-convert (Debian librsvg2-bin), so no browser is needed.
-import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
 import type { Row } from './matrix.ts';
+import { esc, niceMax, openFrame, rasterise } from './svg.ts';
 
 const COLORS: Record<string, string> = {
   jwt_authn: '#9e9e9e', jwt_authn_cache: '#424242', cellauth_host: '#1e88e5', cellauth_wasm: '#90caf9',
   cellauth_nocache: '#7e57c2', cellauth_authz: '#43a047', ext_authz: '#e53935',
   jwt_authn_rbac: '#fb8c00', opa_extauthz: '#8d6e63',
 };
-const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-
-function niceMax(v: number): number {
-  const p = 10 ** Math.floor(Math.log10(Math.max(v, 1)));
-  for (const m of [1, 2, 2.5, 5, 10]) if (m * p >= v) return m * p;
-  return 10 * p;
-}
 
 export function chartSvg(rows: Row[], title: string): string {
   const workloads = [...new Set(rows.filter((r) => r.config !== 'noauth').map((r) => r.workload))];
   const configs = Object.keys(COLORS).filter((c) => rows.some((r) => r.config === c));
   const labels = new Map(rows.map((r) => [r.config, r.label]));
   const noauth = rows.find((r) => r.config === 'noauth');
-  const top = niceMax(Math.max(1, ...rows.map((r) => r.wrk.rps)));
+  const top = niceMax(Math.max(1, ...rows.map((r) => r.wrk.rps)), 1);
   const W = 1100, H = 560, left = 80, right = 20, topPad = 50, bottom = 150;
   const plotW = W - left - right, plotH = H - topPad - bottom;
   const y = (v: number) => topPad + plotH - (v / top) * plotH;
   const groupW = plotW / Math.max(1, workloads.length);
   const barW = (groupW * 0.8) / Math.max(1, configs.length);
   const s: string[] = [];
-  s.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="DejaVu Sans, sans-serif" font-size="12">`);
-  s.push(`<rect width="${W}" height="${H}" fill="white"/>`);
-  s.push(`<text x="${W / 2}" y="28" text-anchor="middle" font-size="16">${esc(title)}</text>`);
-  for (let i = 0; i <= 5; i++) {
-    const v = (top * i) / 5;
-    s.push(`<line x1="${left}" x2="${W - right}" y1="${y(v)}" y2="${y(v)}" stroke="#e0e0e0"/>`);
-    s.push(`<text x="${left - 6}" y="${y(v) + 4}" text-anchor="end">${Math.round(v)}</text>`);
-  }
+  openFrame(s, { W, H, left, right, title, titleSize: 16, top, y, label: (v) => String(Math.round(v)) });
   s.push(`<text transform="translate(18 ${topPad + plotH / 2}) rotate(-90)" text-anchor="middle">requests / s</text>`);
   workloads.forEach((w, gi) => {
     const gx = left + gi * groupW + groupW * 0.1;
@@ -62,13 +47,5 @@ export function chartSvg(rows: Row[], title: string): string {
 
 /** Writes the PNG (and returns undefined) or, without rsvg-convert, the SVG next to it (returns why). */
 export function writeChart(rows: Row[], title: string, pngPath: string): string | undefined {
-  const svg = chartSvg(rows, title);
-  try {
-    execFileSync('rsvg-convert', ['-f', 'png', '-o', pngPath], { input: svg, stdio: ['pipe', 'ignore', 'pipe'] });
-    return undefined;
-  } catch (e) {
-    const svgPath = pngPath.replace(/\.png$/, '.svg');
-    writeFileSync(svgPath, svg);
-    return `rsvg-convert failed (${(e as Error).message.split('\n')[0]}); wrote ${svgPath} instead`;
-  }
+  return rasterise(chartSvg(rows, title), pngPath);
 }

@@ -1,34 +1,19 @@
 // A line chart for the scaling sweeps: one line per series over categorical x values, drawn as
 // SVG and rasterised with rsvg-convert like the main chart (the SVG is kept when that fails).
-import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { esc, niceMax, openFrame, rasterise } from './svg.ts';
 
 export interface Series { name: string; points: Array<{ x: string; y: number }> }
 
 const PALETTE = ['#1e88e5', '#424242', '#fb8c00', '#43a047', '#8d6e63', '#e53935', '#7e57c2'];
-const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-
-function niceMax(v: number): number {
-  const p = 10 ** Math.floor(Math.log10(Math.max(v, 1e-9)));
-  for (const m of [1, 2, 2.5, 5, 10]) if (m * p >= v) return m * p;
-  return 10 * p;
-}
 
 export function lineChartSvg(series: Series[], xs: string[], title: string, xLabel: string, yLabel: string): string {
   const W = 900, H = 480, left = 80, right = 30, topPad = 50, bottom = 110;
   const plotW = W - left - right, plotH = H - topPad - bottom;
-  const top = niceMax(Math.max(1e-9, ...series.flatMap((s) => s.points.map((p) => p.y))));
+  const top = niceMax(Math.max(1e-9, ...series.flatMap((s) => s.points.map((p) => p.y))), 1e-9);
   const x = (i: number) => left + (xs.length <= 1 ? plotW / 2 : (i / (xs.length - 1)) * plotW);
   const y = (v: number) => topPad + plotH - (v / top) * plotH;
   const s: string[] = [];
-  s.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="DejaVu Sans, sans-serif" font-size="12">`);
-  s.push(`<rect width="${W}" height="${H}" fill="white"/>`);
-  s.push(`<text x="${W / 2}" y="28" text-anchor="middle" font-size="15">${esc(title)}</text>`);
-  for (let i = 0; i <= 5; i++) {
-    const v = (top * i) / 5;
-    s.push(`<line x1="${left}" x2="${W - right}" y1="${y(v)}" y2="${y(v)}" stroke="#e0e0e0"/>`);
-    s.push(`<text x="${left - 6}" y="${y(v) + 4}" text-anchor="end">${v >= 10 ? Math.round(v) : v.toFixed(2)}</text>`);
-  }
+  openFrame(s, { W, H, left, right, title, titleSize: 15, top, y, label: (v) => (v >= 10 ? String(Math.round(v)) : v.toFixed(2)) });
   xs.forEach((v, i) => s.push(`<text x="${x(i)}" y="${topPad + plotH + 18}" text-anchor="middle">${esc(v)}</text>`));
   s.push(`<text x="${left + plotW / 2}" y="${topPad + plotH + 38}" text-anchor="middle">${esc(xLabel)}</text>`);
   s.push(`<text transform="translate(18 ${topPad + plotH / 2}) rotate(-90)" text-anchor="middle">${esc(yLabel)}</text>`);
@@ -46,13 +31,5 @@ export function lineChartSvg(series: Series[], xs: string[], title: string, xLab
 
 /** Writes the PNG (returns undefined) or, without rsvg-convert, the SVG next to it (returns why). */
 export function writeLineChart(pngPath: string, ...args: Parameters<typeof lineChartSvg>): string | undefined {
-  const svg = lineChartSvg(...args);
-  try {
-    execFileSync('rsvg-convert', ['-f', 'png', '-o', pngPath], { input: svg, stdio: ['pipe', 'ignore', 'pipe'] });
-    return undefined;
-  } catch (e) {
-    const svgPath = pngPath.replace(/\.png$/, '.svg');
-    writeFileSync(svgPath, svg);
-    return `rsvg-convert failed (${(e as Error).message.split('\n')[0]}); wrote ${svgPath} instead`;
-  }
+  return rasterise(lineChartSvg(...args), pngPath);
 }
