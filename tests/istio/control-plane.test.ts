@@ -24,6 +24,25 @@ const root = resolve(import.meta.dirname, "../..");
 const cells = ["reviews", "customer-products"];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+interface Answer { status: number; body: string; headers: Headers }
+async function fetchAnswer(url: string, headers: Record<string, string> = {}): Promise<Answer> {
+  const r = await fetch(url, { headers, signal: AbortSignal.timeout(5000) });
+  return { status: r.status, body: await r.text(), headers: r.headers };
+}
+/** Polls `url` until `want` holds (istiod's push, Envoy's ECDS load and JWKS fetch take a moment);
+ *  otherwise fails with the last answer and what `diagnose` gathers. */
+async function pollUntil(what: string, url: string, headers: Record<string, string>, want: (r: Answer) => boolean,
+  diagnose: () => Promise<string>, timeoutMs = 60_000): Promise<Answer> {
+  const deadline = Date.now() + timeoutMs;
+  let last: Answer | string = "no answer";
+  while (Date.now() < deadline) {
+    last = await fetchAnswer(url, headers).catch((e) => String(e));
+    if (typeof last !== "string" && want(last)) return last;
+    await sleep(250);
+  }
+  assert.fail(`${what}: last answer ${typeof last === "string" ? last : `${last.status} ${last.body}`}\n${await diagnose()}`);
+}
+
 function rendered(cell: string): K8sObject[] {
   const c = loadCell(join(root, "istio/examples", cell, "cell.yaml"));
   return renderCell(c, { url: c.wasm.url, sha256: c.wasm.sha256! }).map((r) => r.object as unknown as K8sObject);
@@ -132,21 +151,10 @@ describe("a real Kubernetes API server and istiod", { skip: skipApi }, () => {
       await new Promise((r) => sts?.server.close(r));
     });
 
-    const get = async (headers: Record<string, string> = {}) => {
-      const r = await fetch(`http://127.0.0.1:${gwPort}/reviews/1`, { headers, signal: AbortSignal.timeout(5000) });
-      return { status: r.status, body: await r.text(), headers: r.headers };
-    };
-    /** Polls until `want` holds (istiod's push, Envoy's ECDS load and JWKS fetch take a moment). */
-    const until = async (what: string, want: (r: Awaited<ReturnType<typeof get>>) => boolean, headers: Record<string, string> = {}, timeoutMs = 60_000) => {
-      const deadline = Date.now() + timeoutMs;
-      let last: Awaited<ReturnType<typeof get>> | string = "no answer";
-      while (Date.now() < deadline) {
-        last = await get(headers).catch((e) => String(e));
-        if (typeof last !== "string" && want(last)) return last;
-        await sleep(250);
-      }
-      assert.fail(`${what}: last answer ${typeof last === "string" ? last : `${last.status} ${last.body}`}\n--- envoy ---\n${envoy?.log().slice(-3000)}\n--- istiod ---\n${cp.istiod!.log().split("\n").filter((l) => /warn|error|nack|reject/i.test(l)).slice(-30).join("\n")}`);
-    };
+    const get = (headers: Record<string, string> = {}) => fetchAnswer(`http://127.0.0.1:${gwPort}/reviews/1`, headers);
+    const until = (what: string, want: (r: Answer) => boolean, headers: Record<string, string> = {}, timeoutMs = 60_000) =>
+      pollUntil(what, `http://127.0.0.1:${gwPort}/reviews/1`, headers, want, async () =>
+        `--- envoy ---\n${envoy?.log().slice(-3000)}\n--- istiod ---\n${cp.istiod!.log().split("\n").filter((l) => /warn|error|nack|reject/i.test(l)).slice(-30).join("\n")}`, timeoutMs);
 
     it("a request without a token: 401 with cellauth's JSON body (the plugin arrived by ECDS)", async () => {
       const r = await until("401 from cellauth", (x) => x.status === 401 && /json/.test(x.headers.get("content-type") ?? ""));
@@ -240,22 +248,12 @@ describe("a real Kubernetes API server and istiod", { skip: skipApi }, () => {
       await upstream?.close();
     });
 
-    const get = async (path: string, headers: Record<string, string> = {}) => {
-      const r = await fetch(`http://127.0.0.1:${inPort}${path}`, { headers, signal: AbortSignal.timeout(5000) });
-      return { status: r.status, body: await r.text(), headers: r.headers };
-    };
-    const until = async (what: string, path: string, want: (r: Awaited<ReturnType<typeof get>>) => boolean, timeoutMs = 60_000) => {
-      const deadline = Date.now() + timeoutMs;
-      let last: Awaited<ReturnType<typeof get>> | string = "no answer";
-      while (Date.now() < deadline) {
-        last = await get(path).catch((e) => String(e));
-        if (typeof last !== "string" && want(last)) return last;
-        await sleep(250);
-      }
-      const admin = (p: string) => fetch(`http://127.0.0.1:${envoy!.adminPort}${p}`).then((r) => r.text()).catch(() => "");
-      const dump = `${await admin("/listeners")}\n--- clusters ---\n${(await admin("/clusters")).split("\n").filter((l) => /::(added_via_api|observability_name)/.test(l)).join("\n")}`;
-      assert.fail(`${what}: last answer ${typeof last === "string" ? last : `${last.status} ${last.body}`}\n--- listeners ---\n${dump}\n--- envoy ---\n${envoy?.log().slice(-3000)}`);
-    };
+    const until = (what: string, path: string, want: (r: Answer) => boolean, timeoutMs = 60_000) =>
+      pollUntil(what, `http://127.0.0.1:${inPort}${path}`, {}, want, async () => {
+        const admin = (p: string) => fetch(`http://127.0.0.1:${envoy!.adminPort}${p}`).then((r) => r.text()).catch(() => "");
+        const dump = `${await admin("/listeners")}\n--- clusters ---\n${(await admin("/clusters")).split("\n").filter((l) => /::(added_via_api|observability_name)/.test(l)).join("\n")}`;
+        return `--- listeners ---\n${dump}\n--- envoy ---\n${envoy?.log().slice(-3000)}`;
+      }, timeoutMs);
 
     it("the inbound listener (Sidecar ingress bound to 127.0.0.1) answers a request without a token with cellauth's 401", async () => {
       const r = await until("401 from the inbound filter", "/reviews/1", (x) => x.status === 401 && /json/.test(x.headers.get("content-type") ?? ""));
