@@ -122,8 +122,8 @@ export function parseConfig(text: string): ParseResult {
     res.warnings.push("crypto: host: Envoy's verify_signature has no PS256/PS384/PS512 or EdDSA; tokens with those algorithms are verified by the AssemblyScript verifier");
   }
   collectOutputHeaders(c);
-  c.defaultRule.locations = locationsOf(c.defaultRule.providers);
-  for (let i = 0; i < c.rules.length; i++) c.rules[i].locations = locationsOf(c.rules[i].providers);
+  setLocations(c.defaultRule);
+  for (let i = 0; i < c.rules.length; i++) setLocations(c.rules[i]);
   res.config = c;
   return res;
 }
@@ -351,6 +351,15 @@ function collectOutputHeaders(c: Config): void {
     const p = jr.outputPayloadToHeader;
     if (p !== null) c.outputHeaders.push(p);
     for (let k = 0; k < jr.outputClaimToHeaders.length; k++) c.outputHeaders.push(jr.outputClaimToHeaders[k].header);
+  }
+}
+
+// A rule's token locations and, once, its token parameter names (read on every authorization).
+function setLocations(rule: Rule): void {
+  rule.locations = locationsOf(rule.providers);
+  for (let i = 0; i < rule.locations.length; i++) {
+    const l = rule.locations[i];
+    if (l.kind == LocationKind.Param) rule.tokenParams.push(l.name);
   }
 }
 

@@ -71,6 +71,8 @@ export class Rule {
   providers: JwtRule[] = [];
   // Every distinct token location of the providers, in order: headers, then params, then cookies.
   locations: Location[] = [];
+  // The query parameters among them: never part of the query the STS sees.
+  tokenParams: string[] = [];
 }
 
 export class Authorization {

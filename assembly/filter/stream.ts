@@ -36,6 +36,7 @@ const REQUEST_ID = new HeaderName("x-request-id");
 const PATH = new HeaderName(":path");
 const COOKIE = new HeaderName("cookie");
 
+const NO_PARAMS: string[] = [];
 // Internal: this token passed; go on with the next one.
 const VERIFIED: i32 = -1;
 
@@ -297,14 +298,8 @@ export class Stream extends StreamContext implements AuthzRequest, ExchangeReque
 
   // The token parameter names of this request's rule: never part of the query the STS sees.
   tokenParams(): string[] {
-    const out = new Array<string>();
     const rule = this.rule;
-    if (rule === null) return out;
-    for (let i = 0; i < rule.locations.length; i++) {
-      const l = unchecked(rule.locations[i]);
-      if (l.kind == LocationKind.Param) out.push(l.name);
-    }
-    return out;
+    return rule !== null ? rule.tokenParams : NO_PARAMS;
   }
 
   // An STS call is in flight: the root hands its answer to onAuthorizeResponse/onExchangeResponse.
