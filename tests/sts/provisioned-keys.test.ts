@@ -7,9 +7,9 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, execFileSync, type ChildProcess } from "node:child_process";
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { createLocalJWKSet, jwtVerify } from "jose";
 import { createGlobalIssuer, type GlobalIssuer } from "../lib/global-issuer.ts";
 import { repoRoot, waitFor } from "../lib/sts-process.ts";
@@ -19,7 +19,19 @@ const NS = "reviews";
 const CALLER = `spiffe://cluster.local/ns/${NS}/sa/reviews-service`;
 const ADMIN = `spiffe://cluster.local/ns/${NS}/sa/sts-admin`;
 const APP = "https://shop.cellauth.local";
-const skip = process.getuid?.() !== 0 ? "needs root: the STS runs as uid 1000 on a keys dir it cannot write, as in a pod" : false;
+// The replica runs the checkout's own sources as uid 1000: every directory above it must let that
+// uid through (a clone under `mktemp -d`, mode 0700, does not).
+function blockedFor(uid: number, dir: string): string | undefined {
+  for (let d = dir; ; d = dirname(d)) {
+    const st = statSync(d);
+    const x = st.uid === uid ? st.mode & 0o100 : st.gid === uid ? st.mode & 0o010 : st.mode & 0o001;
+    if (!x) return d;
+    if (d === dirname(d)) return undefined;
+  }
+}
+const blocked = process.getuid?.() === 0 ? blockedFor(UID, repoRoot) : undefined;
+const skip = process.getuid?.() !== 0 ? "needs root: the STS runs as uid 1000 on a keys dir it cannot write, as in a pod"
+  : blocked ? `uid ${UID} cannot enter ${blocked} (mode ${(statSync(blocked).mode & 0o777).toString(8)}), above this checkout: clone it where other users can read it` : false;
 if (skip) console.error(`# SKIP provisioned-keys: ${skip}`);
 
 let root: string;
