@@ -5,7 +5,7 @@ import { AUDIENCE, CELL, ISSUER } from './tokens.ts';
 import { buildProbe } from '../../tests/lib/build-probe.ts';
 import { buildFloor, buildHostcalls } from './floor.ts';
 
-export type ConfigId = 'noauth' | 'wasm_floor' | 'wasm_probe' | 'hostcalls_1' | 'hostcalls_2' | 'hostcalls_3' | 'hostcalls_3a' | 'jwt_authn' | 'jwt_authn_cache' | 'cellauth_host' | 'cellauth_wasm' | 'cellauth_nocache' | 'cellauth_nosig' | 'cellauth_before' | 'cellauth_authz' | 'ext_authz' | 'jwt_authn_rbac' | 'opa_extauthz' | 'cellauth_authz_get' | 'cellauth_authz_before';
+export type ConfigId = 'noauth' | 'wasm_floor' | 'wasm_probe' | 'hostcalls_1' | 'hostcalls_2' | 'hostcalls_3' | 'hostcalls_3a' | 'hostcalls_v1' | 'hostcalls_v3' | 'jwt_authn' | 'jwt_authn_cache' | 'cellauth_host' | 'cellauth_wasm' | 'cellauth_nocache' | 'cellauth_nosig' | 'cellauth_before' | 'cellauth_authz' | 'ext_authz' | 'jwt_authn_rbac' | 'opa_extauthz' | 'cellauth_authz_get' | 'cellauth_authz_before';
 
 export interface BenchConfig {
   id: ConfigId;
@@ -143,6 +143,9 @@ function opaExtAuthz(): HttpFilterSpec {
   } };
 }
 
+// The token-cache hit rate of each row: single-token rows measure hits, distinct rows misses.
+const TOKEN_CACHE_COUNTERS = [`cellauth.${CELL}.token_cache_hit`, `cellauth.${CELL}.token_cache_miss`];
+
 export const CONFIGS: BenchConfig[] = [
   { id: 'noauth', label: 'no auth', needsSts: false, bodyRequests: false, ignoresTokens: true, spec: () => chain([]) },
   // The harness's ABI probe: one header lookup, one counter, one response header. It prices the
@@ -164,10 +167,17 @@ export const CONFIGS: BenchConfig[] = [
   { id: 'hostcalls_3a', label: 'empty AS filter + header read, add, remove (cellauth\'s cache-hit host calls when no subject header came in)',
     needsSts: false, bodyRequests: false, ignoresTokens: true,
     spec: () => chain([{ wasm: { pluginConfig: '3a', rootId: 'hostcalls_3a', vmId: 'hostcalls_3a', wasmPath: buildHostcalls() } }]) },
+  // Profiling: could a filter read less than every header? One value read (Authorization), or
+  // the three a rule match needs (:path, :method, Authorization), instead of the one pairs read.
+  ...(['v1', 'v3'] as const).map((v): BenchConfig => ({
+    id: `hostcalls_${v}`, label: `empty AS filter + ${v == 'v1' ? 'one header value read (Authorization)' : 'three header value reads (:path, :method, Authorization)'}`,
+    needsSts: false, bodyRequests: false, ignoresTokens: true, profileOnly: true,
+    spec: () => chain([{ wasm: { pluginConfig: v, rootId: `hostcalls_${v}`, vmId: `hostcalls_${v}`, wasmPath: buildHostcalls() } }]),
+  })),
   { id: 'jwt_authn', label: 'jwt_authn (no cache)', needsSts: false, bodyRequests: false, ignoresTokens: false, spec: (j) => chain([jwtAuthn(j, false)]) },
   { id: 'jwt_authn_cache', label: 'jwt_authn + jwt_cache', needsSts: false, bodyRequests: false, ignoresTokens: false, spec: (j) => chain([jwtAuthn(j, true)]) },
-  { id: 'cellauth_host', label: 'cellauth host crypto', needsSts: false, bodyRequests: false, ignoresTokens: false, spec: (j) => chain([cellauth(j, 'auto', false)]) },
-  { id: 'cellauth_wasm', label: 'cellauth AS crypto', needsSts: false, bodyRequests: false, ignoresTokens: false, spec: (j) => chain([cellauth(j, 'wasm', false)]) },
+  { id: 'cellauth_host', label: 'cellauth host crypto', needsSts: false, bodyRequests: false, ignoresTokens: false, counters: TOKEN_CACHE_COUNTERS, spec: (j) => chain([cellauth(j, 'auto', false)]) },
+  { id: 'cellauth_wasm', label: 'cellauth AS crypto', needsSts: false, bodyRequests: false, ignoresTokens: false, counters: TOKEN_CACHE_COUNTERS, spec: (j) => chain([cellauth(j, 'wasm', false)]) },
   { id: 'cellauth_nocache', label: 'cellauth host crypto, no token cache', needsSts: false, bodyRequests: false, ignoresTokens: false, profileOnly: true, spec: (j) => chain([cellauth(j, 'auto', false, 0)]) },
   // Profiling: everything but the signature check (and the cache insert that follows it), to
   // price verify_signature on the distinct-token path. Invalid-token rows pass here, by design.

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { repoRoot } from '../lib/build-filter.ts';
 import { runBenchSmoke } from './run-bench.ts';
 import { CONFIGS } from '../../bench/lib/configs.ts';
-import { ALGS } from '../../bench/lib/tokens.ts';
+import { ALGS, CELL } from '../../bench/lib/tokens.ts';
 import { KINDS } from '../../bench/lib/workloads.ts';
 import type { Report } from '../../bench/lib/report.ts';
 
@@ -50,6 +50,14 @@ test('bench smoke: every configuration answers and reports', { skip: hasWrk ? fa
         assert.equal(row.wrk.status_errors, want === 200 ? 0 : row.wrk.requests, `${cfg.id} / ${w}: statuses under load`);
         assert.ok(row.statusOk);
         if (cfg.needsSts || cfg.needsOpaExtAuthz) assert.ok(row.helperCpuUsPerReq >= 0, `${cfg.id} / ${w}: no helper CPU`);
+        // The rows measure the path they are named for: single-token rows hit cellauth's token
+        // cache on every measured request, distinct rows miss it.
+        if (cfg.counters?.some((n) => n.endsWith('token_cache_hit'))) {
+          const c = row.counters!;
+          const hit = c[`cellauth.${CELL}.token_cache_hit`], miss = c[`cellauth.${CELL}.token_cache_miss`];
+          if (w.endsWith('single')) assert.ok(hit > 0 && miss === 0, `${cfg.id} / ${w}: token cache ${hit} hits, ${miss} misses`);
+          if (w.endsWith('distinct')) assert.ok(miss > 0, `${cfg.id} / ${w}: token cache ${hit} hits, ${miss} misses`);
+        }
       }
     }
     for (const t of ['authz CPU per request, all processes, vs OPA over ext_authz gRPC (ES256, one token)', 'authz throughput vs jwt_authn + RBAC (ES256, one token)']) {
