@@ -9,8 +9,9 @@
 //   BENCH_SCALING: the scaling sweeps (bench/lib/scaling.ts). Unset: a full run does the matrix and
 //                  then every sweep, a smoke run none; `none`: no sweeps; a list (concurrency,jwks,
 //                  rules,zipf,sts or all): only those sweeps, without the matrix (smoke: tiny sweeps).
-//                  `crypto` (named only, not in `all`): the AssemblyScript verifiers in Envoy vs
-//                  Node (bench/lib/crypto-in-envoy.ts), written as <date>-crypto-in-envoy.{json,md}.
+//                  `crypto` (not in `all`; also part of every full run, its target joining the main
+//                  table): the AssemblyScript verifiers in Envoy vs Node (bench/lib/crypto-in-envoy.ts),
+//                  written as <date>-crypto-in-envoy.{json,md}.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,7 +25,7 @@ import { runMatrix, type Params } from './lib/matrix.ts';
 import { writeReport, type Report } from './lib/report.ts';
 import { runSoak } from './lib/soak.ts';
 import { runSweep, SWEEPS, type SweepId } from './lib/scaling.ts';
-import { runCryptoInEnvoy } from './lib/crypto-in-envoy.ts';
+import { cryptoTargets, runCryptoInEnvoy } from './lib/crypto-in-envoy.ts';
 import { stopAllSessions } from './lib/session.ts';
 import { evaluateTargets } from './lib/targets.ts';
 import { jwksOf, makeKeys, mintPool } from './lib/tokens.ts';
@@ -50,7 +51,8 @@ const date = new Date().toISOString().slice(0, 10);
 const only = env.BENCH_CONFIGS ? new Set(env.BENCH_CONFIGS.split(',')) : undefined;
 const scalingEnv = (env.BENCH_SCALING ?? '').trim();
 const sweepsOnly = scalingEnv !== '' && scalingEnv !== 'none';
-const cryptoProbe = scalingEnv.split(',').map((x) => x.trim()).includes('crypto');
+// The crypto-in-Envoy probe: when named, and in every full run (its target joins the main table).
+const cryptoProbe = scalingEnv.split(',').map((x) => x.trim()).includes('crypto') || (scalingEnv === '' && !smoke && !only && !env.BENCH_WORKLOADS);
 const sweeps: SweepId[] = scalingEnv === 'none' ? [] : sweepsOnly
   ? (scalingEnv === 'all' ? [...SWEEPS] : scalingEnv.split(',').map((x) => x.trim()).filter((x): x is SweepId => (SWEEPS as readonly string[]).includes(x)))
   : (smoke || only || env.BENCH_WORKLOADS ? [] : [...SWEEPS]);
@@ -95,7 +97,7 @@ try {
     const onlyW = env.BENCH_WORKLOADS ? new Set(env.BENCH_WORKLOADS.split(',').map((x) => x.trim())) : undefined;
     const all = await prepareWorkloads(tmp, keys, params.poolSize, log);
     const workloads = all.filter((w) => !onlyW || onlyW.has(w.id));
-    if (!sweepsOnly) await runMain(keys, jwks, workloads, notes);
+    const main = sweepsOnly ? undefined : await runMain(keys, jwks, workloads, notes);
     const es256 = { single: all.find((w) => w.id === 'ES256 single')!, distinct: all.find((w) => w.id === 'ES256 distinct')! };
     for (const id of sweeps) {
       log(`scaling sweep: ${id}`);
@@ -108,13 +110,18 @@ try {
       const { report, md } = await runCryptoInEnvoy({ params, tmp, smoke, log, workload: es256.single, distinct: all.filter((w) => w.kind === 'distinct'), jwks }, machine, outDir, date);
       log(`wrote ${md}`);
       if (report.points.length === 0 || report.points.some((p) => !p.statusOk) || report.real.some((x) => !x.statusOk)) { log('crypto in Envoy: a point did not answer as expected'); process.exitCode = 1; }
+      if (main) {
+        main.report.targets.push(...cryptoTargets(report));
+        writeReport(outDir, main.base, main.report);
+        log(`added the crypto-in-Envoy target to ${main.base}.md`);
+      }
     }
   }
 } finally {
   cleanup();
 }
 
-async function runMain(keys: ReturnType<typeof makeKeys>, jwks: ReturnType<typeof jwksOf>, workloads: Awaited<ReturnType<typeof prepareWorkloads>>, notes: string[]): Promise<void> {
+async function runMain(keys: ReturnType<typeof makeKeys>, jwks: ReturnType<typeof jwksOf>, workloads: Awaited<ReturnType<typeof prepareWorkloads>>, notes: string[]): Promise<{ report: Report; base: string }> {
   {
     const configs = CONFIGS.filter((c) => (only ? only.has(c.id) : !c.profileOnly));
     if (configs.some((c) => c.needsOpaExtAuthz)) installOpaExtAuthz(log);
@@ -129,5 +136,6 @@ async function runMain(keys: ReturnType<typeof makeKeys>, jwks: ReturnType<typeo
     log(`wrote ${md}`);
     const bad = rows.filter((r) => !r.statusOk).length + outcomes.filter((o) => o.state === 'failed').length;
     if (bad > 0) { log(`${bad} row(s) or configuration(s) did not answer as expected`); process.exitCode = 1; }
+    return { report, base };
   }
 }

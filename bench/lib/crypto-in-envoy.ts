@@ -6,6 +6,7 @@
 // BENCH_PROBE_NODE=/path/to/node adds a second Node (e.g. one whose V8 is Envoy's), run also with
 // --wasm-enforce-bounds-checks: what explicit bounds checks would cost instead of the trap handler.
 // Writes bench/results/<date>-crypto-in-envoy.{json,md}.
+import type { Target } from './targets.ts';
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -120,6 +121,17 @@ export async function runCryptoInEnvoy(c: { params: Params; tmp: string; smoke: 
   writeFileSync(`${base}.json`, JSON.stringify(report, null, 2) + '\n');
   writeFileSync(`${base}.md`, markdown(report));
   return { report, md: `${base}.md` };
+}
+
+/** Issue 12's target, for the main report's table: the filter's verify in Envoy costs at most 1.2x
+ *  the same .wasm in Node, CPU time per verify on both sides (the like-for-like measure). */
+export function cryptoTargets(r: CryptoInEnvoyReport): Target[] {
+  return r.derived.filter((d) => d.series === 'filter').map((d) => ({
+    what: `AssemblyScript verify in Envoy vs Node, CPU per verify (${d.alg})`,
+    target: '<= 1.2x Node',
+    measured: `${d.ratio.toFixed(2)}x (${d.envoyMean4} vs ${d.nodeCpu} µs; ${d.ratioToMedian.toFixed(2)}x Node's median call, ${d.nodeHot} µs; ${r.date}-crypto-in-envoy.md)`,
+    met: d.ratio <= 1.2,
+  }));
 }
 
 function markdown(r: CryptoInEnvoyReport): string {
