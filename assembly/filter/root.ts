@@ -1,13 +1,13 @@
 // The plugin's root context: configuration, key sets, the refresh timer and every
 // dispatch_http_call response. One per plugin per worker.
-import { RootContext, StreamContext, streamById } from "../host/abi";
+import { StreamContext, streamById } from "../host/abi";
 import { getBuffer, BufferType } from "../host/buffers";
 import { Pair } from "../host/headers";
 import { httpCall, callResponseStatus, callResponseBody } from "../host/http";
 import { nowMillis, setTickPeriod } from "../host/runtime";
 import * as log from "../host/log";
 import { parseConfig } from "../config/parse";
-import { Config, JwtRule, Mode } from "../config/types";
+import { Config, Mode } from "../config/types";
 import { ProviderKeys } from "../jwks/store";
 import { parseDiscovery, lastDiscoveryError } from "../jwks/discovery";
 import { TokenCache } from "../cache/tokens";
@@ -18,12 +18,12 @@ import { AuthzCache } from "../authz/cache";
 import { ExchangeCache } from "../authz/exchange_cache";
 import { UserContextStore } from "../authz/user_context";
 import { Stream } from "./stream";
+import { Plugin, CallKind } from "./plugin";
 
 const TICK_MS: u32 = 500;
 const MAX_JWKS_BYTES: u32 = 256 * 1024;
 const MAX_DISCOVERY_BYTES: u32 = 64 * 1024;
 
-export enum CallKind { Jwks = 0, Authorize = 1, Exchange = 2, Discovery = 3 }
 
 class Waiter {
   constructor(public streamId: u32, public deadlineMs: i64) {}
@@ -33,15 +33,7 @@ class Pending {
   constructor(public kind: CallKind, public provider: ProviderKeys | null, public streamId: u32) {}
 }
 
-export class CellauthRoot extends RootContext {
-  config: Config | null = null;
-  providers: ProviderKeys[] = [];
-  tokens: TokenCache = new TokenCache(0, 0);
-  decisions: AuthzCache = new AuthzCache(0);
-  exchanged: ExchangeCache = new ExchangeCache(0);
-  users: UserContextStore | null = null;
-  stats: Stats | null = null;
-  replies: Replies | null = null;
+export class CellauthRoot extends Plugin {
   private pending: Map<u32, Pending> = new Map();
   private keyWaiters: Map<i32, Waiter[]> = new Map();
 
@@ -97,8 +89,6 @@ export class CellauthRoot extends RootContext {
       this.wakeKeyWaiters(p, true, now);   // waiters past their deadline fail closed
     }
   }
-
-  providerFor(rule: JwtRule): ProviderKeys { return unchecked(this.providers[rule.index]); }
 
   // A token named a kid we do not have: adopt a newer shared copy if there is one, else fetch
   // (at most once per refetchIntervalMs across workers). Returns true if the stream should wait.

@@ -22,7 +22,7 @@ import { selectRule } from "../rules/select";
 import { Identity, identityOf } from "../jwt/identity";
 import { writeIdentityHeaders, writes } from "./outputs";
 import { Event } from "../jwt/events";
-import { CellauthRoot, CallKind } from "./root";
+import { Plugin, CallKind } from "./plugin";
 import { Authorizer } from "../authz/authorize";
 import { Exchanger } from "../authz/exchange";
 import { AuthzRequest, ExchangeRequest } from "../authz/request";
@@ -45,7 +45,7 @@ const VERIFY = new VerifyResult();
 
 // The authorizer and the exchanger see the stream only through their interfaces (authz/request.ts).
 export class Stream extends StreamContext implements AuthzRequest, ExchangeRequest {
-  cellauth: CellauthRoot;
+  cellauth: Plugin;
   paused: bool = false;
   rule: Rule | null = null;
   // Every token found, in location order; `token` is the first (whose identity is written and
@@ -64,7 +64,7 @@ export class Stream extends StreamContext implements AuthzRequest, ExchangeReque
   // The spoofable output headers have been dealt with (overwritten or removed).
   private outputsDone: bool = false;
 
-  constructor(id: u32, root: CellauthRoot) {
+  constructor(id: u32, root: Plugin) {
     super(id, root);
     this.cellauth = root;
   }

@@ -18,7 +18,8 @@ export const LAYERS: { name: string; modules: string[] }[] = [
   { name: 'jwt', modules: ['jwt/'] },
   { name: 'rule selection, token cache', modules: ['rules/select.ts', 'cache/'] },
   { name: 'authz', modules: ['authz/'] },
-  { name: 'filter', modules: ['filter/'] },
+  { name: 'filter: the stream and what it sees of its plugin (filter/plugin.ts)', modules: ['filter/'] },
+  { name: 'filter: the plugin root, which creates streams', modules: ['filter/root.ts'] },
   { name: 'entry point', modules: ['index.ts'] },
 ];
 
