@@ -9,6 +9,7 @@ import { startJwksServer, type JwksServer } from '../lib/jwks-server.ts';
 import { makeKey, type TestKey } from '../lib/keys.ts';
 import { mint, claims, nowSeconds, flipSignatureBit, changePayload } from '../lib/mint.ts';
 import { googleCertMap } from '../lib/x509-keys.ts';
+import { jwtAuthnListener } from '../lib/side-by-side.ts';
 
 const ISS = 'https://accounts.idp.test';
 const AUD = 'https://shop.cellauth.local';
@@ -59,14 +60,7 @@ before(async () => {
         issuer: 'https://securetoken.google.com/shop', audiences: ['shop'],
         remoteJwks: { cluster: 'google', path: '/robot/v1/metadata/x509/securetoken@system.gserviceaccount.com' },
       }] } } }] },
-      { name: 'jwt_authn', filters: [{ raw: {
-        name: 'envoy.filters.http.jwt_authn',
-        typed_config: {
-          '@type': 'type.googleapis.com/envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication',
-          providers: { idp: { issuer: ISS, audiences: [AUD], local_jwks: { inline_string: JSON.stringify(jwksForJwtAuthn) } } },
-          rules: [{ match: { prefix: '/' }, requires: { provider_name: 'idp' } }],
-        },
-      } }] },
+      jwtAuthnListener('jwt_authn', { issuer: ISS, audiences: [AUD], jwks: jwksForJwtAuthn }),
     ],
   });
 });
