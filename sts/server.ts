@@ -1,7 +1,8 @@
 // The STS's HTTP(S) server on fastify. Binds 127.0.0.1 unless configured otherwise. With `tls`
 // it terminates mutual TLS (client certificate required on every connection). Limits hold on
 // every socket: body size (413), header, request and idle timeouts (checked every 250 ms, not
-// Node's default 30 s), TLS handshake timeout, and a connection cap. Every answer is JSON (or
+// Node's default 30 s), TLS handshake timeout, and a connection cap that only authenticated
+// connections count toward (connections.ts). Every answer is JSON (or
 // Prometheus text) and never echoes a token or a stack trace; logs are pino JSON without tokens.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
@@ -15,6 +16,7 @@ import { serveJwks } from "./jwks.ts";
 import { opaHealthy } from "./opa.ts";
 import { logger, pinoLogger } from "./log.ts";
 import { callerOf, type SpiffeId } from "./identity.ts";
+import { admitConnections, type Admission } from "./connections.ts";
 
 function reply(r: FastifyReply, result: HttpResult): FastifyReply {
   const isText = typeof result.body === "string";
@@ -91,6 +93,7 @@ export async function startServer(ctx: StsContext, port: number, host = "127.0.0
     connectionsCheckingInterval: 250,
     maxHeaderSize: 16 * 1024,
   };
+  let admission: Admission | undefined;
   const app = Fastify({
     loggerInstance: pinoLogger,
     // No per-request lines from fastify (a URL may carry a token); handlers log what matters.
@@ -117,7 +120,18 @@ export async function startServer(ctx: StsContext, port: number, host = "127.0.0
         : createServer(httpOptions, handler);
       // Idle sockets (no bytes either way) are closed; the cap refuses connections beyond it.
       server.setTimeout(limits.idleTimeoutMs);
-      server.maxConnections = limits.maxConnections;
+      if (config.tls) {
+        // Sockets still in their handshake (no certificate yet) do not count toward the cap: they
+        // wait in a bounded pool of their own, the longest-waiting closed first (connections.ts).
+        admission = admitConnections(server, {
+          maxConnections: limits.maxConnections,
+          maxPending: limits.maxConnections,
+          onEvicted: () => ctx.metrics.inc("sts_handshakes_evicted_total", "Sockets closed before finishing their TLS handshake to admit a newer one."),
+          onRefused: () => ctx.metrics.inc("sts_connections_refused_total", "Authenticated connections closed because maxConnections were open."),
+        });
+      } else {
+        server.maxConnections = limits.maxConnections;
+      }
       return server;
     },
   });
@@ -193,6 +207,7 @@ export async function startServer(ctx: StsContext, port: number, host = "127.0.0
     server,
     port: (server.address() as AddressInfo).port,
     close: async () => {
+      admission?.closePending();
       server.closeAllConnections?.();
       await app.close();
     },
@@ -207,6 +222,7 @@ export async function startServer(ctx: StsContext, port: number, host = "127.0.0
       const idle = setInterval(() => server.closeIdleConnections?.(), 50);
       try {
         // fastify closes the listener, then idle connections (forceCloseConnections "idle").
+        admission?.closePending();
         await app.close();
       } finally {
         clearTimeout(timer);

@@ -4,6 +4,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { connect, type TLSSocket } from "node:tls";
+import { connect as netConnect, type Socket } from "node:net";
 import { startSts, type StsProcess } from "../lib/sts-process.ts";
 import type { Svid } from "../lib/spiffe-ca.ts";
 
@@ -97,6 +98,31 @@ test("connections beyond maxConnections are closed at once; the server recovers"
   const res = await sts.fetchAs("kubelet", "/healthz");
   assert.equal(res.status, 200);
   await res.arrayBuffer();
+});
+
+test("raw TCP sockets that never start TLS cannot use up the connection cap: a workload still gets in", async () => {
+  // Anyone who can reach the port can open sockets without a certificate. Were they counted
+  // against maxConnections until their handshake timeout, a loop reopening them would keep every
+  // workload's new connection out: each token exchange and authorization then fails closed (503).
+  const raw: Socket[] = [];
+  try {
+    for (let i = 0; i < LIMITS.maxConnections * 3; i++) {
+      raw.push(await new Promise<Socket>((resolve, reject) => {
+        const s = netConnect({ host: "127.0.0.1", port: sts.port }, () => resolve(s));
+        s.once("error", reject);
+      }));
+      raw[raw.length - 1].on("error", () => {});
+    }
+    const res = await sts.fetchAs("reviews-service", "/healthz");
+    assert.equal(res.status, 200);
+    await res.arrayBuffer();
+    // The sockets that waited longest made room: the pool of unauthenticated sockets stays bounded.
+    await sleep(100);
+    const open = raw.filter((s) => !s.destroyed && !s.readableEnded).length;
+    assert.ok(open <= LIMITS.maxConnections, `${open} raw sockets still open`);
+  } finally {
+    for (const s of raw) s.destroy();
+  }
 });
 
 test("request bodies are validated against JSON Schema", async () => {
