@@ -14,6 +14,7 @@ import { keyBytes, keyString, buildKey } from "./key";
 
 const REQUEST_ID = new HeaderName("x-request-id");
 const AUTHORITY = new HeaderName(":authority");
+const MAX_REQUEST_ID = 256;
 
 export class Authorizer {
   constructor(public s: AuthzRequest) {}
@@ -53,8 +54,10 @@ export class Authorizer {
       s.count(Event.AuthzCacheHit);
       return this.decided(cached.value.allow);
     }
+    // The STS takes a request id of at most 256 characters (sts/schemas.ts); a longer one, which
+    // only a client can have sent, is left out rather than turning the request into a refusal.
     const rid = getHeaderString(MapType.Request, REQUEST_ID);
-    const body = "{\"requestId\":" + jsonQuote(rid !== null ? rid : "") +
+    const body = "{\"requestId\":" + jsonQuote(rid !== null && rid.length <= MAX_REQUEST_ID ? rid : "") +
       ",\"source\":{\"principal\":" + jsonQuote(principal) + "}" +
       ",\"destination\":{\"cellName\":" + jsonQuote(c.cell) + ",\"workload\":" + jsonQuote(c.workload) + "}" +
       ",\"requestContext\":{\"host\":" + jsonQuote(host !== null ? host : "") + ",\"path\":" + jsonQuote(path) +
@@ -70,7 +73,11 @@ export class Authorizer {
   onResponse(status: u32, body: ArrayBuffer | null): i32 {
     const s = this.s;
     const a = s.config.authorization!;
-    if (status == 0 || status >= 500 || body === null) return this.unavailable();
+    if (status == 0 || status >= 500) return this.unavailable();
+    // The STS refused the request as over its limits (a path or header a client made too long):
+    // no decision was made, so neither a policy denial nor an outage, and never fail-open.
+    if (status == 400 || status == 413) return s.reject(Status.AuthzBadRequest);
+    if (body === null) return this.unavailable();
     const doc = parseJsonBytes(changetype<usize>(body), body.byteLength, 8);
     if (doc === null || doc.kind != JsonKind.Object) return this.unavailable();
     const allowV = doc.get("allow");

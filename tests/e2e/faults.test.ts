@@ -9,6 +9,9 @@ import { start, type Topology } from "../../demo/topology.ts";
 import { waitUntilServing, cellTokenFor, callCategoriesAs } from "../../demo/scenario.ts";
 import { CATEGORIES_UNAVAILABLE } from "../../demo/services.ts";
 import { waitFor } from "../lib/sts-process.ts";
+import { mtlsFetch } from "../lib/mtls-client.ts";
+import { CATEGORIES_HOST } from "../../demo/services.ts";
+import { CELL_TOKEN_HEADER } from "../../demo/filter-configs.ts";
 
 const AUTHZ_TIMEOUT_MS = 400;
 let top: Topology;
@@ -49,6 +52,20 @@ test("baseline: the cell token reaches categories-service", async () => {
   const r = await callCategories();
   assert.equal(r.status, 200);
   assert.equal(cpDecision(r.requestId), "ALLOWED");
+});
+
+test("what a client makes too long for the STS: an x-request-id is left out, a path is 400 AuthzBadRequest, never a policy denial", async () => {
+  // The STS takes a request id of at most 256 characters and a path of at most 8192 (sts/schemas.ts).
+  const r = await callCategories("e".repeat(4000));
+  assert.equal(r.status, 200, `a long x-request-id: ${r.status} ${r.reason}`);
+  const res = await mtlsFetch(`${top.urls.categoriesSidecar}/categories/${"a".repeat(9000)}`, {
+    ca: top.ca.caPem,
+    client: top.svids.reviewsService,
+    headers: { host: CATEGORIES_HOST, [CELL_TOKEN_HEADER]: `Bearer ${cellToken}`, "x-request-id": "faults-long-path" },
+    timeoutMs: 10_000,
+  });
+  assert.equal(res.status, 400);
+  assert.equal(res.json().status, "AuthzBadRequest");
 });
 
 test("STS down: 503 AuthzUnavailable, nothing allowed; it recovers after a restart", async () => {

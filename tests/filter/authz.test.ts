@@ -86,6 +86,34 @@ test('an STS slower than timeoutMs is a 503 (the call times out)', async () => {
   assert.equal(r.status, 503);
 });
 
+test('an STS 400 or 413 (the request is over its limits) is 400 AuthzBadRequest: not a policy denial, never fail-open', async () => {
+  for (const failOpen of [false, true]) {
+    for (const status of [400, 413]) {
+      const h = await host(authzConfig({ failOpen }), sts(() => ({ status, body: '{"allow":false,"status":"BAD_REQUEST","ttlSeconds":0}' })));
+      const r = await h.request({ headers: bearer(await token(key, nowSec(h))) });
+      assert.equal(r.status, 400, `STS ${status}, failOpen ${failOpen}`);
+      assert.equal(JSON.parse(r.body).status, 'AuthzBadRequest');
+      assert.equal(r.responseHeaders['www-authenticate'], undefined);
+      h.advance(500);
+      assert.equal(h.metric('cellauth.reviews.authz_bad_request'), 1);
+      assert.equal(h.metric('cellauth.reviews.authz_denied') ?? 0, 0);
+      assert.equal(h.metric('cellauth.reviews.authz_fail_open') ?? 0, 0);
+    }
+  }
+});
+
+test('an x-request-id longer than the STS takes (256) is left out of the body, not turned into a refusal', async () => {
+  const s = sts(allow);
+  const h = await host(authzConfig(), { onHttpCall: s.onHttpCall });
+  const long = 'e'.repeat(4000);
+  const r = await h.request({ headers: { ...bearer(await token(key, nowSec(h))), 'x-request-id': long } });
+  assert.equal(r.kind, 'continue');
+  assert.equal(JSON.parse(s.calls[0].body.toString()).requestId, '');
+  const ok = await h.request({ path: '/other', headers: { ...bearer(await token(key, nowSec(h))), 'x-request-id': 'r'.repeat(256) } });
+  assert.equal(ok.kind, 'continue');
+  assert.equal(JSON.parse(s.calls[1].body.toString()).requestId, 'r'.repeat(256));
+});
+
 test('failOpen: the request passes when the STS is down, and it is counted; a deny still denies', async () => {
   const h = await host(authzConfig({ failOpen: true }), sts(() => 'fail'));
   const r = await h.request({ headers: bearer(await token(key, nowSec(h))) });

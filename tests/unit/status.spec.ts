@@ -7,12 +7,13 @@ describe("status table", () => {
     expect<string>(statusName(Status.JwtExpired)).toBe("JwtExpired");
     expect<string>(statusName(Status.TokenExchangeRefused)).toBe("TokenExchangeRefused");
   });
-  it("maps every failure to 401, 403 or 503 (400 for a refused path, 409 for a request id in use), and names are unique", () => {
+  it("maps every failure to 401, 403 or 503 (400 for a refused path or a request over the STS's limits, 409 for a request id in use), and names are unique", () => {
     expect<u32>(statusCode(Status.PathEscapedSlash)).toBe(400);
+    expect<u32>(statusCode(Status.AuthzBadRequest)).toBe(400);
     expect<u32>(statusCode(Status.RequestIdInUse)).toBe(409);
     for (let i = 1; i < statusCount(); i++) {
       const c = statusCode(<Status>i);
-      const request = <Status>i == Status.PathEscapedSlash || <Status>i == Status.RequestIdInUse;
+      const request = <Status>i == Status.PathEscapedSlash || <Status>i == Status.RequestIdInUse || <Status>i == Status.AuthzBadRequest;
       expect<bool>(c == 401 || c == 403 || c == 503 || request).toBe(true, statusName(<Status>i));
       for (let j = 1; j < i; j++) expect<string>(statusName(<Status>j)).not.toBe(statusName(<Status>i));
     }
