@@ -3,7 +3,8 @@
 //   cellauth render <cell.yaml> [--out dir] [--wasm file] [--oci-dir dir] [--sts-oci-dir dir]
 //   cellauth oci [--wasm build/cellauth.wasm] [--out build/oci] [--tag <package version>]
 //   cellauth sts-keys [--alg ES256] [--rotate signing-keys.json]   (the STS keys Secret's content)
-import { chmodSync, copyFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+//   cellauth opa-auth --out dir [--prefix cellery/io]               (the STS's OPA Secret's content)
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import { parseArgs } from "node:util";
@@ -15,12 +16,14 @@ import { renderFiles, writeRendered } from "./render.ts";
 import { KeyStore } from "../sts/keys.ts";
 import { setLogSink } from "../sts/log.ts";
 import type { SigningAlg } from "../sts/config.ts";
+import { newOpaToken, opaAuthzPolicy, OPA_AUTH_POLICY_KEY, OPA_AUTH_TOKEN_KEY } from "../sts/opa-auth.ts";
 import { CellError } from "./yaml-source.ts";
 
 const USAGE = `usage:
   cellauth render <cell.yaml> [--out dir] [--wasm file] [--oci-dir dir] [--sts-oci-dir dir]
   cellauth oci [--wasm file] [--out dir] [--tag tag]
-  cellauth sts-keys [--alg ES256|RS256] [--rotate signing-keys.json]`;
+  cellauth sts-keys [--alg ES256|RS256] [--rotate signing-keys.json]
+  cellauth opa-auth --out dir [--prefix cellery/io]`;
 
 function render(args: string[]): void {
   const { values, positionals } = parseArgs({ args, allowPositionals: true, options: {
@@ -78,6 +81,27 @@ async function stsKeys(args: string[]): Promise<void> {
   }
 }
 
+/**
+ * Writes the content of a cell STS's OPA Secret (<cell>--sts-service-opa) into `--out`: `token`
+ * (a fresh random bearer token, 0600) and `authz.rego` (OPA's system.authz policy, allowing that
+ * token to query under `--prefix`, the STS's OPAQueryPrefix). Prints no secret.
+ */
+function opaAuth(args: string[]): void {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: {
+    out: { type: "string" }, prefix: { type: "string" },
+  } });
+  if (positionals.length) throw new UsageError("opa-auth takes no positional arguments");
+  if (!values.out) throw new UsageError("opa-auth needs --out dir");
+  const out = resolve(values.out);
+  const token = newOpaToken();
+  const policy = opaAuthzPolicy({ queryPrefix: values.prefix ?? "cellery/io", token });
+  mkdirSync(out, { recursive: true, mode: 0o700 });
+  for (const f of [OPA_AUTH_TOKEN_KEY, OPA_AUTH_POLICY_KEY]) if (existsSync(join(out, f))) throw new Error(`${join(out, f)} exists: not overwriting it`);
+  writeFileSync(join(out, OPA_AUTH_TOKEN_KEY), token, { mode: 0o600, flag: "wx" });
+  writeFileSync(join(out, OPA_AUTH_POLICY_KEY), policy, { mode: 0o600, flag: "wx" });
+  console.log(`wrote ${OPA_AUTH_TOKEN_KEY} and ${OPA_AUTH_POLICY_KEY} into ${relative(process.cwd(), out) || "."}`);
+}
+
 class UsageError extends Error {}
 
 const [command, ...rest] = process.argv.slice(2);
@@ -85,6 +109,7 @@ try {
   if (command === "render") render(rest);
   else if (command === "oci") oci(rest);
   else if (command === "sts-keys") await stsKeys(rest);
+  else if (command === "opa-auth") opaAuth(rest);
   else throw new UsageError(command ? `unknown command ${command}` : "no command");
 } catch (e) {
   if (e instanceof UsageError) console.error(`cellauth: ${e.message}\n${USAGE}`);

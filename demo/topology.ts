@@ -104,12 +104,9 @@ async function settleAll(fns: (() => Promise<unknown>)[]): Promise<void> {
 async function seedInForce(opa: OpaProcess): Promise<boolean> {
   const input = { source: { cellInstanceName: "reviews" }, destination: { cellName: "customer-products", workload: "categories-service" } };
   try {
-    const r = await fetch(`${opa.url}/v1/data/cellery/io/categories_service_allow`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ input }),
-    });
-    return (await r.json()).result === false;
+    // With the STS's token: without one, OPA answers only GET /health.
+    const r = await opa.query("cellery/io/categories_service_allow", input);
+    return (r.body as { result?: unknown }).result === false;
   } catch {
     return false;
   }
@@ -160,7 +157,7 @@ export async function start(opts: TopologyOptions = {}): Promise<Topology> {
       CELLS.map((cell) => async () => {
         const opa = await startOpa({ policies: policies[cell] });
         try {
-          const sts = await startSts({ cell, namespace: namespaceOf(cell), ca, keysDir: keysDir(cell), config: { ...stsConfig(cell), opa: { url: opa.url } } });
+          const sts = await startSts({ cell, namespace: namespaceOf(cell), ca, keysDir: keysDir(cell), config: { ...stsConfig(cell), opa: opa.stsConfig } });
           cells[cell] = { opa, sts };
         } catch (e) {
           await opa.stop();
@@ -285,7 +282,8 @@ export async function start(opts: TopologyOptions = {}): Promise<Topology> {
       if (downtime) await downtime();
       const opa = await startOpa({ policies: policies[cell] });
       cells[cell].opa = opa;
-      if ((await cells[cell].sts.applyConfig({ opa: { url: opa.url } })) !== "applied") throw new Error(`STS ${cell} rejected the new OPA url`);
+      // A new OPA has a new URL and a new token.
+      if ((await cells[cell].sts.applyConfig({ opa: opa.stsConfig })) !== "applied") throw new Error(`STS ${cell} rejected the new OPA url`);
     };
     const applySeedPolicy = async () => {
       const opa = cells["customer-products"].opa;

@@ -119,7 +119,7 @@ function decide(
  * sidecar), already checked to be of our trust domain and namespace.
  */
 export async function authorize(ctx: StsContext, caller: SpiffeId, contentType: string, rawBody: string): Promise<HttpResult> {
-  const { config, unsecured, trust } = ctx.state();
+  const { config, unsecured, trust, opaToken } = ctx.state();
   if (!/^application\/json\b/i.test(contentType)) {
     return decide(ctx, 400, false, "BAD_REQUEST", 0, { reason: "content type must be application/json" });
   }
@@ -190,7 +190,7 @@ export async function authorize(ctx: StsContext, caller: SpiffeId, contentType: 
     authorizationContext,
   };
   const rule = ruleName(req.destination.workload);
-  const answer = await queryOpa(config.opa.url, `${config.OPAQueryPrefix}/${rule}`, input, config.opa.timeoutMs);
+  const answer = await queryOpa(config.opa.url, `${config.OPAQueryPrefix}/${rule}`, input, config.opa.timeoutMs, opaToken);
   const withRule = { ...log, rule, sourceCell, principal: req.principal };
   if (answer.kind === "unavailable") {
     ctx.metrics.inc(OPA_ERRORS, OPA_ERRORS_HELP);

@@ -5,6 +5,7 @@ import { fileURLToPath } from "node:url";
 import { dirname, resolve } from "node:path";
 import { Ajv } from "ajv";
 import { logger } from "./log.ts";
+import { normalizeOpaToken } from "./opa-auth.ts";
 
 export type SigningAlg = "ES256" | "RS256";
 
@@ -64,7 +65,8 @@ export interface StsConfig {
   adminPrincipals: string[];
   insecureAcknowledgements: string[];
   OPAQueryPrefix: string;
-  opa: { url: string; timeoutMs: number; includeRawToken: boolean };
+  /** `tokenFile`: the bearer token for OPA's API (the content is in LoadedConfig.opaToken). */
+  opa: { url: string; timeoutMs: number; includeRawToken: boolean; tokenFile?: string };
   unsecuredPaths: string[];
   decisionTtlSeconds: number;
   configPollMs: number;
@@ -75,6 +77,8 @@ export interface StsConfig {
 export interface LoadedConfig {
   config: StsConfig;
   unsecured: RegExp[];
+  /** The content of opa.tokenFile, read at load; kept out of `config` so it is never logged with it. */
+  opaToken?: string;
 }
 
 const schemaPath = fileURLToPath(new URL("../config/sts.schema.json", import.meta.url));
@@ -172,7 +176,30 @@ export function parseConfigText(text: string, path: string): LoadedConfig {
   loaded.config.keysDir = resolve(dirname(path), loaded.config.keysDir);
   const tls = loaded.config.tls;
   if (tls) loaded.config.tls = { certFile: resolve(dirname(path), tls.certFile), keyFile: resolve(dirname(path), tls.keyFile), caFile: resolve(dirname(path), tls.caFile) };
+  if (loaded.config.opa.tokenFile !== undefined) {
+    loaded.config.opa.tokenFile = resolve(dirname(path), loaded.config.opa.tokenFile);
+    loaded.opaToken = readOpaToken(loaded.config.opa.tokenFile);
+  }
   return loaded;
+}
+
+/**
+ * The bearer token for OPA, read when the config is loaded (and on every reload, so pointing
+ * tokenFile at a new file swaps it). A missing, unreadable or empty file refuses the config:
+ * without its token the STS could only get 401s from OPA.
+ */
+function readOpaToken(file: string): string {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (e) {
+    throw new ConfigError(`opa.tokenFile: cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  const token = normalizeOpaToken(text);
+  if (token.length === 0) throw new ConfigError(`opa.tokenFile: ${file} is empty`);
+  // It goes into an HTTP header: printable ASCII without spaces (a base64url token is).
+  if (!/^[\x21-\x7e]+$/.test(token)) throw new ConfigError(`opa.tokenFile: ${file} holds characters that cannot be sent in a header`);
+  return token;
 }
 
 /**
@@ -253,6 +280,10 @@ export function watchConfigFile(
 export function warnInsecure(loaded: LoadedConfig): void {
   const weakened = insecureSwitches(loaded.config, loaded.unsecured);
   if (weakened.length > 0) logger.warn("insecure configuration: security switches weakened", { switches: weakened });
+  if (loaded.config.enableAuthorization && loaded.opaToken === undefined) {
+    // Not refused (an OPA protected some other way needs no token), but the usual set-up has one.
+    logger.warn("opa.tokenFile is not set: the STS sends OPA no token, so OPA's API must be protected some other way (see sts/README.md)");
+  }
 }
 
 function safeRead(path: string): string | undefined {

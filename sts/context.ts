@@ -8,6 +8,8 @@ import type { TrustedIssuers } from "./trust.ts";
 export interface StsState {
   config: StsConfig;
   unsecured: RegExp[];
+  /** The bearer token for OPA (opa.tokenFile's content), if configured. */
+  opaToken?: string;
   trust: TrustedIssuers;
 }
 

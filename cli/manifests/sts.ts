@@ -10,6 +10,13 @@
 // updated. A PodDisruptionBudget keeps one replica up through voluntary disruptions; on
 // termination the pod first leaves the endpoints (preStop sleep), then the STS drains in-flight
 // requests on SIGTERM.
+//
+// OPA's REST API is locked down (token authentication + a system.authz policy, sts/opa-auth.ts):
+// without it any process in the pod (or anything that reaches 127.0.0.1:8181) could PUT a policy
+// that allows every request. A second operator-created Secret, `<cell>--sts-service-opa`
+// (`cellauth opa-auth --out dir`; never rendered, so the token stays out of git), holds the
+// token and the system.authz policy built from it. The OPA container mounts only the policy (it
+// holds the token's SHA-256, not the token), the STS container only the token (opa.tokenFile).
 import { readFileSync } from "node:fs";
 import { basename } from "node:path";
 import { Sidecar } from "@kubernetes-models/istio/networking.istio.io/v1beta1/Sidecar";
@@ -24,11 +31,16 @@ import { cellLabels, OPA_PORT, stsJwksUri, stsName, TRUST_DOMAIN } from "../name
 import { stsRegex } from "../paths.ts";
 import { checked, type Rendered } from "./model.ts";
 import { pinImage } from "../image.ts";
+import { OPA_AUTH_ARGS, OPA_AUTH_POLICY_KEY, OPA_AUTH_TOKEN_KEY } from "../../sts/opa-auth.ts";
 
 export const STS_CONFIG_DIR = "/etc/cellauth";
 export const STS_KEYS_DIR = "/var/run/cellauth/keys";
 /** The Secret holding signing-keys.json, shared by the replicas (created by the operator). */
 export const stsKeysSecret = (cell: Cell) => `${stsName(cell.name)}-keys`;
+export const STS_OPA_TOKEN_DIR = "/var/run/cellauth/opa";
+export const OPA_AUTHZ_DIR = "/opa-authz";
+/** The Secret holding OPA's token and system.authz policy (created by the operator: `cellauth opa-auth`). */
+export const stsOpaSecret = (cell: Cell) => `${stsName(cell.name)}-opa`;
 /** Seconds the pod keeps serving after it is marked terminating, while endpoints update. */
 const PRE_STOP_SLEEP_SECONDS = 5;
 
@@ -48,7 +60,8 @@ export function stsConfig(cell: Cell): Record<string, unknown> {
     trustDomain: TRUST_DOMAIN,
     ...(cell.globalIssuer ? { globalJWKS: { issuer: cell.globalIssuer.issuer, uri: cell.globalIssuer.jwksUri, audiences: cell.globalIssuer.audiences } } : {}),
     trustedPeers: cell.trustedPeers.map((p) => ({ cell: p.cell, namespace: p.namespace, jwksUri: stsJwksUri(p.cell, p.namespace, p.stsPort) })),
-    opa: { url: `http://127.0.0.1:${OPA_PORT}` },
+    // The token OPA's system.authz policy demands for decision queries (from the -opa Secret).
+    opa: { url: `http://127.0.0.1:${OPA_PORT}`, tokenFile: `${STS_OPA_TOKEN_DIR}/${OPA_AUTH_TOKEN_KEY}` },
     unsecuredPaths: cell.unsecuredPaths.map(stsRegex),
   };
 }
@@ -141,6 +154,7 @@ export function stsManifests(cell: Cell, image = pinImage(cell.sts.image, cell.s
                 volumeMounts: [
                   { name: "config", mountPath: STS_CONFIG_DIR, readOnly: true },
                   { name: "keys", mountPath: STS_KEYS_DIR, readOnly: true },
+                  { name: "opa-token", mountPath: STS_OPA_TOKEN_DIR, readOnly: true },
                   { name: "tmp", mountPath: "/tmp" },
                 ],
               },
@@ -148,11 +162,15 @@ export function stsManifests(cell: Cell, image = pinImage(cell.sts.image, cell.s
                 name: "opa",
                 image: cell.sts.opaImage,
                 // --ignore=.* skips the ConfigMap volume's ..data and ..<timestamp> entries, which
-                // would otherwise load every policy twice.
-                args: ["run", "--server", "--addr", `127.0.0.1:${OPA_PORT}`, "--ignore=.*", "--skip-version-check", "--watch", "/policies"],
+                // would otherwise load every policy twice. OPA_AUTH_ARGS: every API request needs
+                // the STS's token and is decided by the system.authz policy in OPA_AUTHZ_DIR.
+                args: ["run", "--server", "--addr", `127.0.0.1:${OPA_PORT}`, ...OPA_AUTH_ARGS, "--ignore=.*", "--skip-version-check", "--watch", "/policies", OPA_AUTHZ_DIR],
                 resources: { requests: { cpu: "25m", memory: "64Mi" }, limits: { memory: "256Mi" } },
                 securityContext: hardened,
-                volumeMounts: [{ name: "policies", mountPath: "/policies", readOnly: true }],
+                volumeMounts: [
+                  { name: "policies", mountPath: "/policies", readOnly: true },
+                  { name: "opa-authz", mountPath: OPA_AUTHZ_DIR, readOnly: true },
+                ],
               },
             ],
             volumes: [
@@ -162,6 +180,9 @@ export function stsManifests(cell: Cell, image = pinImage(cell.sts.image, cell.s
               // keys file readable by others or by a group it is not in). Mounted only into the
               // sts container.
               { name: "keys", secret: { secretName: stsKeysSecret(cell), defaultMode: 0o440 } },
+              // One Secret, two projections: each container sees only its own key.
+              { name: "opa-token", secret: { secretName: stsOpaSecret(cell), defaultMode: 0o440, items: [{ key: OPA_AUTH_TOKEN_KEY, path: OPA_AUTH_TOKEN_KEY }] } },
+              { name: "opa-authz", secret: { secretName: stsOpaSecret(cell), defaultMode: 0o440, items: [{ key: OPA_AUTH_POLICY_KEY, path: OPA_AUTH_POLICY_KEY }] } },
               { name: "tmp", emptyDir: { sizeLimit: "64Mi" } },
             ],
           },

@@ -1,6 +1,8 @@
 // The rendered OPA sidecar, run for real on a directory laid out the way kubelet mounts a
 // ConfigMap (..<timestamp>/ with the files, ..data -> it, and top-level symlinks), holding the
-// rendered policies ConfigMap: it must load each policy once and answer the STS's query.
+// rendered policies ConfigMap: it must load each policy once and answer the STS's query. Its
+// system.authz policy comes from a Secret-shaped mount of what `cellauth opa-auth` writes: it
+// answers the STS's query only with the token, and refuses policy writes.
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
@@ -11,6 +13,7 @@ import { loadCell } from "../../cli/cell.ts";
 import { renderCell } from "../../cli/render.ts";
 import { freePort } from "../lib/ports.ts";
 import { opaBin, waitFor } from "../lib/sts-process.ts";
+import { newOpaToken, opaAuthzPolicy } from "../../sts/opa-auth.ts";
 
 const root = resolve(import.meta.dirname, "../..");
 
@@ -40,6 +43,7 @@ async function stop(child: ChildProcess | undefined): Promise<void> {
 describe("the rendered OPA sidecar on a ConfigMap-shaped volume", () => {
   let tmp: string;
   let opaArgs: string[];
+  const token = newOpaToken();
   const children: ChildProcess[] = [];
   before(() => {
     tmp = mkdtempSync(join(tmpdir(), "cellauth-opa-cm-"));
@@ -51,6 +55,10 @@ describe("the rendered OPA sidecar on a ConfigMap-shaped volume", () => {
     const volume = dep.spec.template.spec.volumes.find((v: any) => v.name === opa.volumeMounts[0].name);
     const cm = objs.find((o) => o.kind === "ConfigMap" && o.metadata.name === volume.configMap.name);
     mountLike(join(tmp, "policies"), cm.data);
+    // The OPA container's projection of the -opa Secret: authz.rego only.
+    const authz = dep.spec.template.spec.volumes.find((v: any) => v.name === opa.volumeMounts[1].name);
+    assert.deepEqual(authz.secret.items.map((i: any) => i.key), ["authz.rego"]);
+    mountLike(join(tmp, "opa-authz"), { "authz.rego": opaAuthzPolicy({ queryPrefix: "cellery/io", token }) });
   });
   after(async () => {
     for (const c of children) await stop(c);
@@ -59,25 +67,32 @@ describe("the rendered OPA sidecar on a ConfigMap-shaped volume", () => {
 
   const localArgs = async (args: string[]) => {
     const port = await freePort();
-    return { port, args: args.map((a) => (a === "/policies" ? join(tmp, "policies") : a.startsWith("127.0.0.1:") ? `127.0.0.1:${port}` : a)) };
+    const local = (a: string) => (a === "/policies" ? join(tmp, "policies") : a === "/opa-authz" ? join(tmp, "opa-authz") : a.startsWith("127.0.0.1:") ? `127.0.0.1:${port}` : a);
+    return { port, args: args.map(local) };
   };
 
-  it("loads the policies once and allows a declared workload", async () => {
+  it("loads the policies once, allows a declared workload to the STS's token, and refuses anything else", async () => {
     const { port, args } = await localArgs(opaArgs);
     const opa = await runOpa(args);
     children.push(opa.child);
+    const url = `http://127.0.0.1:${port}`;
+    const query = (headers: Record<string, string>) =>
+      fetch(`${url}/v1/data/cellery/io/reviews_service_allow`, { method: "POST", headers, body: JSON.stringify({ input: {} }), signal: AbortSignal.timeout(2000) });
     const body = await waitFor("OPA to answer", async () => {
       if (opa.child.exitCode !== null) throw new Error(`opa exited: ${opa.output().slice(0, 500)}`);
       try {
-        const r = await fetch(`http://127.0.0.1:${port}/v1/data/cellery/io/reviews_service_allow`, {
-          method: "POST", body: JSON.stringify({ input: {} }), signal: AbortSignal.timeout(2000),
-        });
+        const r = await query({ authorization: `Bearer ${token}` });
         return r.ok ? ((await r.json()) as { result?: unknown }) : undefined;
       } catch {
         return undefined;
       }
     }, 15_000, 100);
     assert.equal(body.result, true);
+    assert.equal((await query({})).status, 401, "no token");
+    assert.equal((await query({ authorization: `Bearer ${newOpaToken()}` })).status, 401, "another token");
+    const put = await fetch(`${url}/v1/policies/x`, { method: "PUT", body: "package cellery.io\n\ndefault reviews_allow := true\n" });
+    assert.equal(put.status, 401, "a policy write");
+    assert.equal((await fetch(`${url}/health`)).status, 200, "/health needs no token");
   });
 
   it("control: without --ignore=.* OPA loads ..data and ..<timestamp> too and refuses to start", async () => {

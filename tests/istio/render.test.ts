@@ -179,7 +179,7 @@ describe("cellauth render: example cells", () => {
         assert.deepEqual(sts.args, ["--config", "/etc/cellauth/sts.json"]);
         assert.match(opa.image, /^openpolicyagent\/opa:\d+\.\d+\.\d+/);
         assert.deepEqual(opa.args.filter((x: string) => !x.startsWith("--ignore") && x !== "--skip-version-check"),
-          ["run", "--server", "--addr", "127.0.0.1:8181", "--watch", "/policies"]);
+          ["run", "--server", "--addr", "127.0.0.1:8181", "--authentication=token", "--authorization=basic", "--watch", "/policies", "/opa-authz"]);
         const vol = dep.spec.template.spec.volumes.find((v: any) => v.name === opa.volumeMounts[0].name);
         const policies = objs.find((o) => o.kind === "ConfigMap" && o.metadata.name === vol.configMap.name);
         assert.ok(policies, "the policies ConfigMap");
@@ -209,6 +209,18 @@ describe("cellauth render: example cells", () => {
         for (const c of pod.containers.filter((x: any) => x.name !== "sts")) {
           assert.ok(!(c.volumeMounts ?? []).some((m: any) => m.name === keysMount.name), `${c.name} must not mount the keys`);
         }
+        // OPA's API token: one operator-created Secret (not rendered); the STS mounts only the
+        // token (its opa.tokenFile), OPA only the system.authz policy (which holds a hash of it).
+        const opa = pod.containers.find((c: any) => c.name === "opa");
+        const projection = (c: any, mountPath: string) => {
+          const m = c.volumeMounts.find((x: any) => x.mountPath === mountPath);
+          assert.ok(m?.readOnly, `${c.name} mounts ${mountPath} read-only`);
+          return pod.volumes.find((v: any) => v.name === m.name).secret;
+        };
+        assert.deepEqual(projection(sts, "/var/run/cellauth/opa"), { secretName: `${name}-opa`, defaultMode: 0o440, items: [{ key: "token", path: "token" }] });
+        assert.deepEqual(projection(opa, "/opa-authz"), { secretName: `${name}-opa`, defaultMode: 0o440, items: [{ key: "authz.rego", path: "authz.rego" }] });
+        const stsJson = JSON.parse(objs.find((o) => o.kind === "ConfigMap" && o.metadata.name === `${name}-config`).data["sts.json"]);
+        assert.deepEqual(stsJson.opa, { url: "http://127.0.0.1:8181", tokenFile: "/var/run/cellauth/opa/token" });
         // Readiness on /readyz through an exec probe: the STS binds 127.0.0.1 behind its sidecar,
         // where kubelet's HTTP probes (to the pod IP) cannot reach it.
         assert.equal(sts.readinessProbe.exec.command[0], "node");

@@ -14,6 +14,7 @@ import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { SpiffeCa, type Svid } from "./spiffe-ca.ts";
+import { OPA_AUTH_ARGS, newOpaToken, opaAuthzPolicy } from "../../sts/opa-auth.ts";
 
 export const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
 export const opaBin = join(repoRoot, ".tools/bin/opa");
@@ -83,6 +84,14 @@ export interface OpaProcess {
   port: number;
   /** The watched policy directory (a temp copy): write a .rego here and OPA reloads it. */
   policyDir: string;
+  /** The bearer token this OPA's system.authz policy accepts for decision queries (random per instance). */
+  token: string;
+  /** A file (0600) holding `token`: the STS's opa.tokenFile. */
+  tokenFile: string;
+  /** What an STS config's `opa` needs to reach this OPA: `{ url, tokenFile }`. */
+  stsConfig: { url: string; tokenFile: string };
+  /** POST /v1/data/<path> with the token, as the STS asks; resolves with the parsed body. */
+  query(path: string, input: unknown): Promise<{ status: number; body: unknown }>;
   /** The current OPA process (replaced by restart()). */
   readonly child: ChildProcess;
   output(): string;
@@ -90,7 +99,7 @@ export interface OpaProcess {
   kill(signal?: NodeJS.Signals): Promise<void>;
   /** Starts OPA again on the same port and policy dir (kills it first if running). */
   restart(): Promise<void>;
-  /** Stops OPA and removes its policy dir. */
+  /** Stops OPA and removes its temp dir (policies, authz policy, token file). */
   stop(): Promise<void>;
 }
 
@@ -106,18 +115,32 @@ async function waitHealthy(url: string, what: string): Promise<void> {
   });
 }
 
-/** Starts `opa run --server --watch` on a temp copy of `policies` (dirs or .rego files). */
-export async function startOpa(opts: { policies?: string[] } = {}): Promise<OpaProcess> {
-  const policyDir = mkdtempSync(join(tmpdir(), "cellauth-opa-"));
+/**
+ * Starts `opa run --server --watch` on a temp copy of `policies` (dirs or .rego files), locked
+ * down as in production: token authentication and a system.authz policy (sts/opa-auth.ts) that
+ * lets only the STS's decision queries (with `token`) and GET /health through. `queryPrefix` is
+ * the STS's OPAQueryPrefix (default "cellery/io").
+ */
+export async function startOpa(opts: { policies?: string[]; queryPrefix?: string } = {}): Promise<OpaProcess> {
+  const dir = mkdtempSync(join(tmpdir(), "cellauth-opa-"));
+  const policyDir = join(dir, "policies");
+  mkdirSync(policyDir);
   for (const src of opts.policies ?? [defaultPolicyDir]) {
     if (statSync(src).isDirectory()) cpSync(src, policyDir, { recursive: true });
     else cpSync(src, join(policyDir, basename(src)));
   }
+  // The authz policy lives outside policyDir, so tests that rewrite policyDir cannot touch it.
+  const token = newOpaToken();
+  const authzDir = join(dir, "authz");
+  mkdirSync(authzDir);
+  writeFileSync(join(authzDir, "system-authz.rego"), opaAuthzPolicy({ queryPrefix: opts.queryPrefix ?? "cellery/io", token }));
+  const tokenFile = join(dir, "opa-token");
+  writeFileSync(tokenFile, `${token}\n`, { mode: 0o600 });
   let out = "";
   const spawnOpa = (port: number) => {
     const c = spawn(
       opaBin,
-      ["run", "--server", "--addr", `127.0.0.1:${port}`, "--watch", "--skip-version-check", "--log-level", "error", policyDir],
+      ["run", "--server", "--addr", `127.0.0.1:${port}`, ...OPA_AUTH_ARGS, "--watch", "--skip-version-check", "--log-level", "error", policyDir, authzDir],
       { stdio: ["ignore", "pipe", "pipe"] },
     );
     c.stdout!.on("data", (d) => (out += d));
@@ -127,7 +150,7 @@ export async function startOpa(opts: { policies?: string[] } = {}): Promise<OpaP
   let child = spawnOpa(0);
   const stop = async () => {
     await stopChild(child);
-    rmSync(policyDir, { recursive: true, force: true });
+    rmSync(dir, { recursive: true, force: true });
   };
   try {
     const port = await waitFor("OPA to listen", () => {
@@ -136,10 +159,29 @@ export async function startOpa(opts: { policies?: string[] } = {}): Promise<OpaP
     });
     const url = `http://127.0.0.1:${port}`;
     await waitHealthy(url, "OPA health");
+    const query = async (path: string, input: unknown) => {
+      const res = await fetch(`${url}/v1/data/${path}`, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+        body: JSON.stringify({ input }),
+      });
+      const text = await res.text();
+      let body: unknown = text;
+      try {
+        body = JSON.parse(text);
+      } catch {
+        // not JSON: keep the text
+      }
+      return { status: res.status, body };
+    };
     return {
       url,
       port,
       policyDir,
+      token,
+      tokenFile,
+      stsConfig: { url, tokenFile },
+      query,
       get child() {
         return child;
       },
@@ -419,12 +461,12 @@ export interface CellProcesses {
   stop(): Promise<void>;
 }
 
-/** OPA (default policies unless given) plus an STS wired to it. */
+/** OPA (default policies unless given) plus an STS wired to it (its URL and token file). */
 export async function startCell(opts: StartStsOptions & { policies?: string[] }): Promise<CellProcesses> {
-  const opa = await startOpa({ policies: opts.policies });
+  const opa = await startOpa({ policies: opts.policies, queryPrefix: opts.config?.OPAQueryPrefix as string | undefined });
   try {
     const extraOpa = (opts.config?.opa ?? {}) as Record<string, unknown>;
-    const sts = await startSts({ ...opts, config: { ...opts.config, opa: { url: opa.url, ...extraOpa } } });
+    const sts = await startSts({ ...opts, config: { ...opts.config, opa: { ...opa.stsConfig, ...extraOpa } } });
     return {
       opa,
       sts,

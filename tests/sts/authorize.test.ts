@@ -155,11 +155,11 @@ test("OPA receives Cellery's input document, without the raw token unless config
   });
   assert.equal(shape.body.status, "ALLOWED", "the policy's exact-shape checks all held");
   assert.equal((await authorize("raw-check", jwt)).body.status, "POLICY_UNDEFINED", "no raw token by default");
-  assert.equal(await cell.sts.applyConfig({ opa: { url: cell.opa.url, includeRawToken: true } }), "applied");
+  assert.equal(await cell.sts.applyConfig({ opa: { ...cell.opa.stsConfig, includeRawToken: true } }), "applied");
   try {
     assert.equal((await authorize("raw-check", jwt)).body.status, "ALLOWED");
   } finally {
-    assert.equal(await cell.sts.applyConfig({ opa: { url: cell.opa.url } }), "applied");
+    assert.equal(await cell.sts.applyConfig({ opa: cell.opa.stsConfig }), "applied");
   }
 });
 
@@ -247,7 +247,7 @@ test("an OPA that does not answer within timeoutMs gives 503 OPA_UNAVAILABLE", a
     assert.equal(code, 503);
     assert.deepEqual({ allow: body.allow, status: body.status, reason: body.reason }, { allow: false, status: "OPA_UNAVAILABLE", reason: "timeout" });
   } finally {
-    assert.equal(await cell.sts.applyConfig({ opa: { url: cell.opa.url } }), "applied");
+    assert.equal(await cell.sts.applyConfig({ opa: cell.opa.stsConfig }), "applied");
   }
   assert.equal((await authorize("categories-service", await interCellToken())).body.status, "ALLOWED");
 });
@@ -331,4 +331,5 @@ test("the STS logs carry decisions but no token", () => {
   const logs = cell.sts.logs();
   assert.match(logs, /"msg":"authorization decision"/);
   assert.doesNotMatch(logs, /eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}/);
+  assert.ok(!logs.includes(cell.opa.token), "nor OPA's token");
 });

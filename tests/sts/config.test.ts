@@ -106,3 +106,29 @@ test("a file: relative keysDir is resolved against the config file; broken JSON 
   writeFileSync(path, "{ not json");
   assert.throws(() => loadConfigFile(path), /not valid JSON/);
 });
+
+test("opa.tokenFile is read at load (relative to the config file, trailing newline dropped); unreadable or empty refuses the config naming the field", () => {
+  const path = join(dir, "sts-opa.json");
+  writeFileSync(join(dir, "opa-token"), "s3cret-Token_value\n");
+  writeFileSync(path, JSON.stringify({ ...minimal, opa: { url: "http://127.0.0.1:8181", tokenFile: "opa-token" } }));
+  const loaded = loadConfigFile(path);
+  assert.equal(loaded.config.opa.tokenFile, join(dir, "opa-token"));
+  assert.equal(loaded.opaToken, "s3cret-Token_value");
+  assert.ok(!JSON.stringify(loaded.config).includes("s3cret"), "the token is not part of the config object (which may be logged)");
+  // Not set: no token (and a warning at load; see warnInsecure).
+  writeFileSync(path, JSON.stringify(minimal));
+  assert.equal(loadConfigFile(path).opaToken, undefined);
+  for (const [why, content, re] of [
+    ["missing", undefined, /^opa\.tokenFile: cannot read .*ENOENT/],
+    ["empty", "", /^opa\.tokenFile: .* is empty/],
+    ["whitespace only", " \n", /^opa\.tokenFile: .* is empty/],
+    ["a header-breaking character", "abc\r\nx-evil: 1", /^opa\.tokenFile: .*cannot be sent in a header/],
+  ] as const) {
+    const file = join(dir, `opa-token-${why.replace(/\W/g, "-")}`);
+    if (content !== undefined) writeFileSync(file, content);
+    writeFileSync(path, JSON.stringify({ ...minimal, opa: { tokenFile: file } }));
+    assert.throws(() => loadConfigFile(path), (e: unknown) => e instanceof ConfigError && re.test(e.message), why);
+  }
+  writeFileSync(path, JSON.stringify({ ...minimal, opa: { tokenFile: "" } }));
+  assert.throws(() => loadConfigFile(path), /opa\/tokenFile/);
+});
