@@ -39,13 +39,20 @@ export async function queryOpa(baseUrl: string, path: string, input: unknown, ti
   return "result" in body ? { kind: "result", value: (body as { result: unknown }).result } : { kind: "undefined" };
 }
 
-/** GET /health: does OPA answer (used by /readyz). The only request OPA serves without a token. */
-export async function opaHealthy(baseUrl: string, timeoutMs: number): Promise<boolean> {
+/**
+ * Can this STS get decisions from OPA (used by /readyz)? OPA answers GET /health (the only request
+ * it serves without a token), and it takes our token: a query under our prefix for a rule no policy
+ * defines is answered (undefined), not refused (401). An STS with the wrong token could only deny,
+ * so it must not be ready.
+ */
+export async function opaHealthy(baseUrl: string, timeoutMs: number, prefix: string, token?: string): Promise<boolean> {
   try {
     const res = await fetch(`${baseUrl.replace(/\/+$/, "")}/health`, { signal: AbortSignal.timeout(timeoutMs) });
     await res.arrayBuffer();
-    return res.status === 200;
+    if (res.status !== 200) return false;
   } catch {
     return false;
   }
+  const probe = await queryOpa(baseUrl, `${prefix}/cellauth_readiness_probe`, {}, timeoutMs, token);
+  return probe.kind !== "unavailable";
 }

@@ -27,14 +27,14 @@ function reply(r: FastifyReply, result: HttpResult): FastifyReply {
 }
 
 async function readiness(ctx: StsContext): Promise<HttpResult> {
-  const { config } = ctx.state();
+  const { config, opaToken } = ctx.state();
   let keys = false;
   try {
     keys = !!ctx.keys.signingKey();
   } catch {
     keys = false;
   }
-  const opa = config.enableAuthorization ? await opaHealthy(config.opa.url, config.opa.timeoutMs) : true;
+  const opa = config.enableAuthorization ? await opaHealthy(config.opa.url, config.opa.timeoutMs, config.OPAQueryPrefix, opaToken) : true;
   return { status: keys && opa ? 200 : 503, body: { ready: keys && opa, keys, opa } };
 }
 

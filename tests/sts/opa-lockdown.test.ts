@@ -106,7 +106,7 @@ test("OPA's policies, config, status and metrics are not served, with or without
   assert.equal(await opa("GET", "/health"), 200);
   assert.equal(await opa("GET", "/health?bundles"), 200);
   const ready = await cell.sts.fetchAs("kubelet", "/readyz");
-  assert.equal(ready.status, 200, "the STS's readiness probe (GET /health) needs no token");
+  assert.equal(ready.status, 200, "the STS's readiness probe: OPA answers, and takes the STS's token");
   await ready.arrayBuffer();
 });
 
@@ -118,11 +118,17 @@ test("an STS with the wrong OPA token, or none, fails closed: 503 OPA_UNAVAILABL
       assert.equal(await cell.sts.applyConfig({ opa: opaConfig }), "applied");
       const { code, body } = await authorize("categories-service");
       assert.deepEqual({ code, allow: body.allow, status: body.status, reason: body.reason }, { code: 503, allow: false, status: "OPA_UNAVAILABLE", reason: "HTTP 401" }, JSON.stringify(opaConfig));
+      // Not ready either: an STS that can only deny must not be sent traffic.
+      const ready = await cell.sts.fetchAs("kubelet", "/readyz");
+      assert.deepEqual([ready.status, ((await ready.json()) as { opa: boolean }).opa], [503, false], `readyz with ${JSON.stringify(opaConfig)}`);
     }
   } finally {
     assert.equal(await cell.sts.applyConfig({ opa: cell.opa.stsConfig }), "applied");
   }
   assert.equal((await authorize("categories-service")).body.status, "ALLOWED");
+  const ready = await cell.sts.fetchAs("kubelet", "/readyz");
+  assert.equal(ready.status, 200);
+  await ready.arrayBuffer();
 });
 
 test("a config whose opa.tokenFile cannot be read is rejected on reload, naming the field; the old token stays in use", async () => {
