@@ -103,13 +103,9 @@ async function settleAll(fns: (() => Promise<unknown>)[]): Promise<void> {
 /** Asks OPA directly whether the seed's denial is in force for a reviews -> categories-service call. */
 async function seedInForce(opa: OpaProcess): Promise<boolean> {
   const input = { source: { cellInstanceName: "reviews" }, destination: { cellName: "customer-products", workload: "categories-service" } };
-  try {
-    // With the STS's token: without one, OPA answers only GET /health.
-    const r = await opa.query("cellery/io/categories_service_allow", input);
-    return (r.body as { result?: unknown }).result === false;
-  } catch {
-    return false;
-  }
+  // With the STS's token (without one, OPA answers only GET /health); an unreachable OPA is "unavailable".
+  const r = await opa.query("cellery/io/categories_service_allow", input);
+  return r.kind === "result" && r.value === false;
 }
 
 export async function start(opts: TopologyOptions = {}): Promise<Topology> {

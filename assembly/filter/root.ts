@@ -24,7 +24,6 @@ const TICK_MS: u32 = 500;
 const MAX_JWKS_BYTES: u32 = 256 * 1024;
 const MAX_DISCOVERY_BYTES: u32 = 64 * 1024;
 
-
 class Waiter {
   constructor(public streamId: u32, public deadlineMs: i64) {}
 }

@@ -9,7 +9,7 @@ const u64Slot = memory.data(8);
 
 // The wall clock as this VM last read it, and the tick period. The root reads the clock on every
 // tick, so the last reading is at most one tick period old (plus the tick's own delay): the hot
-// path reads that instead of calling the host (see clockForCache).
+// path reads that instead of calling the host (see deadlinePassed).
 let lastReadMs: i64 = 0;
 let tickMs: i64 = 0;
 
@@ -20,17 +20,15 @@ export function nowNanos(): u64 {
   return n;
 }
 
-/** For cache expiry on the hot path: the clock as last read (no host call) while a tick keeps it
- *  fresh, else the clock itself. It may be up to `tickPeriodMs()` behind: callers treat an entry
- *  as expired that much early, so a cached entry never outlives its deadline. */
-export function clockForCache(): i64 {
+// The clock as last read (no host call) while a tick keeps it fresh, else the clock itself. It
+// may be up to one tick period behind: deadlinePassed allows for that.
+function clockForCache(): i64 {
   if (tickMs > 0 && lastReadMs > 0) return lastReadMs;
   return nowMillis();
 }
-export function tickPeriodMs(): i64 { return tickMs; }
 
 // Within this much of a deadline, a cache hit reads the real clock.
-export const NEAR_DEADLINE_MS: i64 = 2000;
+const NEAR_DEADLINE_MS: i64 = 2000;
 
 /** Has `deadlineMs` passed? For cache hits: the tick clock (no host call) moved one tick ahead,
  *  and, within NEAR_DEADLINE_MS of the deadline, the real clock. So an entry never outlives its

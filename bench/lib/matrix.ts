@@ -47,6 +47,18 @@ export async function readCounters(adminUrl: string, names: string[]): Promise<R
   }
   return out;
 }
+/** Cache hit rate (0..1) from a row's counters: those ending in `hit` against those ending in
+ *  `miss`; undefined without any. */
+export function hitRate(counters: Record<string, number> | undefined): number | undefined {
+  if (!counters) return undefined;
+  let hit = 0, miss = 0;
+  for (const [k, v] of Object.entries(counters)) {
+    if (k.endsWith('hit')) hit += v;
+    else if (k.endsWith('miss')) miss += v;
+  }
+  return hit + miss > 0 ? hit / (hit + miss) : undefined;
+}
+
 const CX = `http.${LISTENER}.downstream_cx_total`;
 const settle = () => new Promise((r) => setTimeout(r, 600));
 

@@ -3,7 +3,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Machine } from './machine.ts';
-import type { ConfigOutcome, Params, Row } from './matrix.ts';
+import { hitRate, type ConfigOutcome, type Params, type Row } from './matrix.ts';
 import type { MemorySample } from './memory.ts';
 import type { SoakResult } from './soak.ts';
 import { ratio, totalCpu, type Target } from './targets.ts';
@@ -49,13 +49,10 @@ export function markdown(r: Report): string {
   }
   const closing = r.rows.filter((row) => (row.newConnectionsPerRequest ?? 0) > 0.01);
   if (closing.length) L.push(`New connections per request above 1% (Envoy closed connections, so those rows include TCP set-up): ${closing.map((row) => `${row.label} / ${row.workload}: ${row.newConnectionsPerRequest}`).join('; ')}.`, '');
-  const rates = r.rows.filter((row) => row.counters && /token_cache/.test(Object.keys(row.counters).join(' ')))
-    .map((row) => {
-      const c = Object.entries(row.counters!);
-      const hit = c.filter(([k]) => k.endsWith('token_cache_hit')).reduce((a, [, v]) => a + v, 0);
-      const miss = c.filter(([k]) => k.endsWith('token_cache_miss')).reduce((a, [, v]) => a + v, 0);
-      return hit + miss > 0 ? `${row.label} / ${row.workload}: ${(100 * hit / (hit + miss)).toFixed(1)}%` : '';
-    }).filter((x) => x);
+  const rates = r.rows.flatMap((row) => {
+    const rate = hitRate(row.counters);
+    return rate === undefined ? [] : [`${row.label} / ${row.workload}: ${(100 * rate).toFixed(1)}%`];
+  });
   if (rates.length) L.push(`Token-cache hit rate over the measured rounds (cellauth's counters): ${rates.join('; ')}.`, '');
   const pol = r.outcomes.filter((o) => o.policyDenial !== undefined);
   if (pol.length) L.push(`Policy enforced (bench/policy/bench.rego, a verified token with scope \`write\`): ${pol.map((o) => `${o.label} → ${o.policyDenial}`).join(', ')}.`, '');

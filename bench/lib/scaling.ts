@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { cellauth, chain, jwtAuthn, type BenchConfig, type ConfigId } from './configs.ts';
 import { writeLineChart, type Series } from './linechart.ts';
 import type { Machine } from './machine.ts';
-import { runMatrix, type Params, type Row } from './matrix.ts';
+import { hitRate, runMatrix, type Params, type Row } from './matrix.ts';
 import { cpuMicros } from './memory.ts';
 import { startSession, WRK_CPU } from './session.ts';
 import { AUDIENCE, CELL, ISSUER, mintPool, type BenchAlg, type BenchKey } from './tokens.ts';
@@ -73,11 +73,8 @@ function pointsOf(rows: Row[], configs: BenchConfig[], withWorkload: boolean): S
       rps: r.wrk.rps, p50_us: r.wrk.p50_us, p99_us: r.wrk.p99_us, envoyCpuUsPerReq: r.envoyCpuUsPerReq,
       helperCpuUsPerReq: r.helperCpuUsPerReq, statusOk: r.statusOk,
     };
-    if (r.counters) {
-      const hit = Object.entries(r.counters).filter(([k]) => /hit$/.test(k)).reduce((a, [, v]) => a + v, 0);
-      const miss = Object.entries(r.counters).filter(([k]) => /miss$/.test(k)).reduce((a, [, v]) => a + v, 0);
-      if (hit + miss > 0) p.hitRate = hit / (hit + miss);
-    }
+    const rate = hitRate(r.counters);
+    if (rate !== undefined) p.hitRate = rate;
     return p;
   });
 }

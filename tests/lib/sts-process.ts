@@ -15,6 +15,7 @@ import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { SpiffeCa, type Svid } from "./spiffe-ca.ts";
 import { OPA_AUTH_ARGS, newOpaToken, opaAuthzPolicy } from "../../sts/opa-auth.ts";
+import { queryOpa, type OpaAnswer } from "../../sts/opa.ts";
 
 export const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
 export const opaBin = join(repoRoot, ".tools/bin/opa");
@@ -90,8 +91,8 @@ export interface OpaProcess {
   tokenFile: string;
   /** What an STS config's `opa` needs to reach this OPA: `{ url, tokenFile }`. */
   stsConfig: { url: string; tokenFile: string };
-  /** POST /v1/data/<path> with the token, as the STS asks; resolves with the parsed body. */
-  query(path: string, input: unknown): Promise<{ status: number; body: unknown }>;
+  /** POST /v1/data/<path> with the token, through the STS's own client (sts/opa.ts). */
+  query(path: string, input: unknown): Promise<OpaAnswer>;
   /** The current OPA process (replaced by restart()). */
   readonly child: ChildProcess;
   output(): string;
@@ -159,21 +160,8 @@ export async function startOpa(opts: { policies?: string[]; queryPrefix?: string
     });
     const url = `http://127.0.0.1:${port}`;
     await waitHealthy(url, "OPA health");
-    const query = async (path: string, input: unknown) => {
-      const res = await fetch(`${url}/v1/data/${path}`, {
-        method: "POST",
-        headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
-        body: JSON.stringify({ input }),
-      });
-      const text = await res.text();
-      let body: unknown = text;
-      try {
-        body = JSON.parse(text);
-      } catch {
-        // not JSON: keep the text
-      }
-      return { status: res.status, body };
-    };
+    // The STS's own OPA client, with this OPA's token.
+    const query = (path: string, input: unknown) => queryOpa(url, path, input, 5000, token);
     return {
       url,
       port,
